@@ -1,0 +1,92 @@
+# hearth — plain Makefile. `make` builds build/hearth; `make test` builds a
+# sanitizer variant under build/san and runs every test; `make fuzz` runs the
+# fuzz targets briefly; `make bench` runs the benchmarks.
+
+CC ?= cc
+PKGS := libcjson libsodium libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ARCH := $(shell uname -m)
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-format-truncation -Wstrict-prototypes \
+	-Wmissing-prototypes -Werror=implicit-function-declaration
+BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-Isrc -Iinclude $(WARN) $(PKG_CFLAGS) -pthread -g
+OPT ?= -O2
+LIBS := $(PKG_LIBS) -lm -pthread
+
+# per-ISA kernel files get their instruction-set flags; nothing else does
+ISA_avx2 := -mavx2 -mfma -mf16c
+ISA_avx512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni \
+	-mavx512bf16 -mavx2 -mfma -mf16c
+
+ALL_SRC := $(wildcard src/*/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+ifeq ($(ARCH),x86_64)
+LIB_SRC := $(filter-out src/cli/% %_neon.c,$(ALL_SRC))
+else ifeq ($(ARCH),aarch64)
+LIB_SRC := $(filter-out src/cli/% %_avx2.c %_avx512.c,$(ALL_SRC))
+else
+LIB_SRC := $(filter-out src/cli/% %_avx2.c %_avx512.c %_neon.c,$(ALL_SRC))
+endif
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+
+# --- variants: build/ (release) and build/san (ASan+UBSan, used by tests)
+B ?= build
+SAN ?= 0
+ifeq ($(SAN),1)
+VARIANT_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+VARIANT_LDFLAGS := -fsanitize=address,undefined
+else
+VARIANT_CFLAGS := $(OPT)
+VARIANT_LDFLAGS :=
+endif
+
+CFLAGS_ALL = $(BASE_CFLAGS) $(VARIANT_CFLAGS) $(CFLAGS)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all test check fuzz bench clean san tests-bin
+all: $(B)/hearth
+ifeq ($(B),build)
+all: hearth
+hearth: build/hearth
+	ln -sf build/hearth hearth
+endif
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(if $(findstring _avx512,$<),$(ISA_avx512),$(if $(findstring _avx2,$<),$(ISA_avx2))) -MMD -MP -c $< -o $@
+
+$(B)/libhearth.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/hearth: $(CLI_OBJ) $(B)/libhearth.a
+	$(CC) $(VARIANT_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libhearth.a $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libhearth.a tests/t.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(B)/libhearth.a $(VARIANT_LDFLAGS) $(LIBS)
+
+tests-bin: $(TEST_BIN) $(B)/hearth
+
+san:
+	$(MAKE) B=build/san SAN=1 tests-bin
+
+test: san
+	bash tests/run build/san
+
+check: test
+
+fuzz:
+	bash tests/fuzz/run.sh
+
+bench: all
+	bash bench/run.sh
+
+clean:
+	rm -rf build hearth
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
