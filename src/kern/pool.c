@@ -1,0 +1,187 @@
+/*
+ * kern/pool — see pool.h.
+ *
+ * A job is n_tasks calls fn(ctx, i, n_tasks). Tasks are claimed from one
+ * atomic word holding (job generation << 32 | next task), so the caller and
+ * the workers share them: a worker that is not running (the machine is
+ * busy with other processes) simply claims nothing, and the caller does its
+ * tasks instead of waiting a whole time slice for it. The caller waits only
+ * for tasks already claimed. A late worker cannot claim a task of a newer
+ * job: its compare-and-swap carries the generation it saw.
+ * Idle workers spin briefly (yielding now and then), then sleep on a
+ * condition variable.
+ */
+#include "kern/pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define SPIN_ITERS 100000
+#define YIELD_EVERY 256
+
+struct hrt_pool {
+	int n;
+	pthread_t *th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	_Atomic uint64_t word;   /* gen << 32 | next task index */
+	atomic_int done;         /* tasks finished in the current job */
+	atomic_int sleepers;
+	atomic_bool stop;
+	/* the current job; stable while any of its tasks is unfinished */
+	hrt_pool_fn fn;
+	void *ctx;
+	int n_tasks;
+};
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* claim and run tasks of job gen until none is left */
+static void run_tasks(struct hrt_pool *p, uint32_t gen)
+{
+	for (;;) {
+		uint64_t w = atomic_load_explicit(&p->word, memory_order_acquire);
+		if ((uint32_t)(w >> 32) != gen)
+			return;
+		uint32_t i = (uint32_t)w;
+		/* n_tasks may already belong to a newer job; then the CAS below
+		 * fails because the word changed */
+		if ((int)i >= p->n_tasks)
+			return;
+		if (!atomic_compare_exchange_weak_explicit(&p->word, &w, w + 1,
+							   memory_order_acq_rel,
+							   memory_order_acquire))
+			continue;
+		p->fn(p->ctx, (int)i, p->n_tasks);
+		atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct hrt_pool *p = arg;
+	uint32_t seen = (uint32_t)(atomic_load(&p->word) >> 32);
+	for (;;) {
+		uint32_t g;
+		unsigned spins = 0;
+		while ((g = (uint32_t)(atomic_load_explicit(&p->word, memory_order_acquire) >> 32)) == seen &&
+		       !atomic_load(&p->stop)) {
+			if (++spins < SPIN_ITERS) {
+				if (spins % YIELD_EVERY == 0)
+					sched_yield();
+				else
+					cpu_relax();
+				continue;
+			}
+			pthread_mutex_lock(&p->mu);
+			atomic_fetch_add(&p->sleepers, 1);
+			while ((uint32_t)(atomic_load(&p->word) >> 32) == seen &&
+			       !atomic_load(&p->stop))
+				pthread_cond_wait(&p->cv, &p->mu);
+			atomic_fetch_sub(&p->sleepers, 1);
+			pthread_mutex_unlock(&p->mu);
+			spins = 0;
+		}
+		if (atomic_load(&p->stop))
+			return NULL;
+		seen = g;
+		run_tasks(p, g);
+	}
+}
+
+struct hrt_pool *hrt_pool_new(int n_threads)
+{
+	if (n_threads <= 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n_threads = c > 0 ? (int)c : 1;
+	}
+	if (n_threads > 256)
+		n_threads = 256;
+	struct hrt_pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->n = n_threads;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->th = calloc((size_t)n_threads, sizeof(pthread_t));
+	if (!p->th) {
+		free(p);
+		return NULL;
+	}
+	for (int i = 1; i < n_threads; i++)
+		if (pthread_create(&p->th[i], NULL, worker, p)) {
+			p->n = i; /* run with the threads we got */
+			break;
+		}
+	return p;
+}
+
+void hrt_pool_free(struct hrt_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	atomic_store(&p->stop, true);
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 1; i < p->n; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p->th);
+	free(p);
+}
+
+int hrt_pool_size(const struct hrt_pool *p)
+{
+	return p ? p->n : 1;
+}
+
+void hrt_pool_run_n(struct hrt_pool *p, hrt_pool_fn fn, void *ctx, int n_tasks)
+{
+	if (n_tasks <= 0)
+		return;
+	if (!p || p->n == 1 || n_tasks == 1) {
+		for (int i = 0; i < n_tasks; i++)
+			fn(ctx, i, n_tasks);
+		return;
+	}
+	/* the previous job is complete (we waited for it), so no task of it
+	 * can be claimed any more: safe to overwrite the job fields */
+	p->fn = fn;
+	p->ctx = ctx;
+	p->n_tasks = n_tasks;
+	atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+	uint32_t gen = (uint32_t)(atomic_load(&p->word) >> 32) + 1;
+	atomic_store_explicit(&p->word, (uint64_t)gen << 32, memory_order_release);
+	if (atomic_load(&p->sleepers)) {
+		pthread_mutex_lock(&p->mu);
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	run_tasks(p, gen);
+	unsigned spins = 0;
+	while (atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks) {
+		if (++spins % YIELD_EVERY == 0)
+			sched_yield();
+		else
+			cpu_relax();
+	}
+}
+
+void hrt_pool_run(struct hrt_pool *p, hrt_pool_fn fn, void *ctx)
+{
+	hrt_pool_run_n(p, fn, ctx, hrt_pool_size(p));
+}

@@ -1,0 +1,36 @@
+/*
+ * kern/pool — a persistent thread pool for data-parallel kernels.
+ *
+ * hrt_pool_run(pool, fn, ctx) calls fn(ctx, i, n) for every task i < n (n =
+ * the pool's thread count) and returns when all have finished. Tasks are
+ * shared out dynamically: whichever thread is running claims the next one,
+ * so ith is a task index, not a thread id (per-task scratch indexed by it is
+ * safe: no two threads run the same index). Workers are created once;
+ * between jobs they spin briefly, then sleep. Not a task queue: one job at a
+ * time, issued by one owner thread.
+ */
+#ifndef HRT_KERN_POOL_H
+#define HRT_KERN_POOL_H
+
+struct hrt_pool;
+
+typedef void (*hrt_pool_fn)(void *ctx, int ith, int nth);
+
+/* n_threads <= 0: the number of online CPUs. NULL on failure. */
+struct hrt_pool *hrt_pool_new(int n_threads);
+void hrt_pool_free(struct hrt_pool *p);
+int hrt_pool_size(const struct hrt_pool *p);
+/* p may be NULL: runs fn(ctx, 0, 1) on the caller */
+void hrt_pool_run(struct hrt_pool *p, hrt_pool_fn fn, void *ctx);
+/* the same with n_tasks tasks (finer grain balances uneven work) */
+void hrt_pool_run_n(struct hrt_pool *p, hrt_pool_fn fn, void *ctx, int n_tasks);
+
+/* split [0, n) into nth nearly equal parts; part ith is [*b, *e) */
+static inline void hrt_split(long n, int ith, int nth, long *b, long *e)
+{
+	long q = n / nth, r = n % nth;
+	*b = ith * q + (ith < r ? ith : r);
+	*e = *b + q + (ith < r ? 1 : 0);
+}
+
+#endif
