@@ -36,7 +36,7 @@ struct hrt_pool {
 	/* the current job; stable while any of its tasks is unfinished */
 	hrt_pool_fn fn;
 	void *ctx;
-	int n_tasks;
+	atomic_int n_tasks;      /* read before a claim: may be a newer job's */
 };
 
 static inline void cpu_relax(void)
@@ -58,13 +58,14 @@ static void run_tasks(struct hrt_pool *p, uint32_t gen)
 		uint32_t i = (uint32_t)w;
 		/* n_tasks may already belong to a newer job; then the CAS below
 		 * fails because the word changed */
-		if ((int)i >= p->n_tasks)
+		int nt = atomic_load_explicit(&p->n_tasks, memory_order_relaxed);
+		if ((int)i >= nt)
 			return;
 		if (!atomic_compare_exchange_weak_explicit(&p->word, &w, w + 1,
 							   memory_order_acq_rel,
 							   memory_order_acquire))
 			continue;
-		p->fn(p->ctx, (int)i, p->n_tasks);
+		p->fn(p->ctx, (int)i, atomic_load_explicit(&p->n_tasks, memory_order_relaxed));
 		atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
 	}
 }
@@ -162,7 +163,7 @@ void hrt_pool_run_n(struct hrt_pool *p, hrt_pool_fn fn, void *ctx, int n_tasks)
 	 * can be claimed any more: safe to overwrite the job fields */
 	p->fn = fn;
 	p->ctx = ctx;
-	p->n_tasks = n_tasks;
+	atomic_store_explicit(&p->n_tasks, n_tasks, memory_order_relaxed);
 	atomic_store_explicit(&p->done, 0, memory_order_relaxed);
 	uint32_t gen = (uint32_t)(atomic_load(&p->word) >> 32) + 1;
 	atomic_store_explicit(&p->word, (uint64_t)gen << 32, memory_order_release);

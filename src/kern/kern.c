@@ -1,0 +1,329 @@
+/*
+ * kern/kern — table selection and the matrix product driver. See kern.h.
+ * ISA tables live in kern_<isa>.c; each fills only what it speeds up and the
+ * rest comes from the reference table built here.
+ */
+#include "kern/kern.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+/* provided by the ISA files compiled into this build (weak: absent ones) */
+extern void hrt_kern_fill_avx2(struct hrt_kern_isa *t) __attribute__((weak));
+extern void hrt_kern_fill_avx512(struct hrt_kern_isa *t) __attribute__((weak));
+extern void hrt_kern_fill_neon(struct hrt_kern_isa *t) __attribute__((weak));
+
+static struct hrt_kern_isa tab_ref, tab_avx2, tab_avx512, tab_neon;
+static const struct hrt_kern_isa *current;
+static const char *avail[5];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void fill_ref(struct hrt_kern_isa *t, const char *name)
+{
+	memset(t, 0, sizeof(*t));
+	t->name = name;
+	for (uint32_t i = 0; i < HRT_TYPE_COUNT; i++) {
+		const struct hrt_type_traits *tt = hrt_type_get(i);
+		if (!tt)
+			continue;
+		t->vec_dot[i] = tt->vec_dot;
+		t->quantize[i] = tt->from_float;
+	}
+}
+
+/* a panel layout is only usable when every weight type whose activations
+ * use it has a gemm that reads it: otherwise drop the panel */
+static void check_panels(struct hrt_kern_isa *t)
+{
+	for (uint32_t w = 0; w < HRT_TYPE_COUNT; w++) {
+		const struct hrt_type_traits *tt = hrt_type_get(w);
+		if (!tt || !t->vec_dot[w])
+			continue;
+		uint32_t at = t->act_type[w] ? t->act_type[w] : tt->dot_type;
+		if (t->panel[at] && (!t->gemm[w] || t->panel_n < 1 ||
+				     !t->panel_blk_bytes[at]))
+			t->panel[at] = NULL;
+	}
+}
+
+static bool cpu_has_avx2(void)
+{
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+	       __builtin_cpu_supports("f16c");
+#else
+	return false;
+#endif
+}
+
+static bool cpu_has_avx512(void)
+{
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl") &&
+	       __builtin_cpu_supports("avx512dq") &&
+	       __builtin_cpu_supports("avx512vnni") &&
+	       __builtin_cpu_supports("avx512bf16");
+#else
+	return false;
+#endif
+}
+
+static void init(void)
+{
+	int na = 0;
+	fill_ref(&tab_ref, "ref");
+	avail[na++] = "ref";
+	current = &tab_ref;
+	if (hrt_kern_fill_avx2 && cpu_has_avx2()) {
+		fill_ref(&tab_avx2, "avx2");
+		hrt_kern_fill_avx2(&tab_avx2);
+		check_panels(&tab_avx2);
+		avail[na++] = "avx2";
+		current = &tab_avx2;
+	}
+	if (hrt_kern_fill_avx512 && cpu_has_avx512()) {
+		fill_ref(&tab_avx512, "avx512");
+		hrt_kern_fill_avx512(&tab_avx512);
+		check_panels(&tab_avx512);
+		avail[na++] = "avx512";
+		current = &tab_avx512;
+	}
+	if (hrt_kern_fill_neon) {
+		fill_ref(&tab_neon, "neon");
+		hrt_kern_fill_neon(&tab_neon);
+		check_panels(&tab_neon);
+		avail[na++] = "neon";
+		current = &tab_neon;
+	}
+	avail[na] = NULL;
+	const char *e = getenv("HEARTH_ISA");
+	if (e && *e) {
+		for (int i = 0; i < na; i++)
+			if (!strcmp(avail[i], e)) {
+				const struct hrt_kern_isa *all[] = { &tab_ref, &tab_avx2,
+					&tab_avx512, &tab_neon };
+				for (size_t k = 0; k < 4; k++)
+					if (all[k]->name && !strcmp(all[k]->name, e))
+						current = all[k];
+			}
+	}
+}
+
+const struct hrt_kern_isa *hrt_kern(void)
+{
+	pthread_once(&once, init);
+	return current;
+}
+
+int hrt_kern_select(const char *name)
+{
+	pthread_once(&once, init);
+	const struct hrt_kern_isa *all[] = { &tab_ref, &tab_avx2, &tab_avx512,
+					     &tab_neon };
+	for (size_t k = 0; k < 4; k++)
+		if (all[k]->name && !strcmp(all[k]->name, name)) {
+			current = all[k];
+			return 0;
+		}
+	return -1;
+}
+
+const char *const *hrt_kern_available(void)
+{
+	pthread_once(&once, init);
+	return avail;
+}
+
+uint32_t hrt_kern_act_type(uint32_t wtype)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	if (k->act_type[wtype])
+		return k->act_type[wtype];
+	return hrt_type_get(wtype)->dot_type;
+}
+
+static size_t act_row_bytes(uint32_t wtype, int64_t ncols)
+{
+	uint64_t b = 0;
+	hrt_type_row_bytes(hrt_kern_act_type(wtype), (uint64_t)ncols, &b);
+	return (size_t)((b + 63) & ~(uint64_t)63);
+}
+
+/* Panels (several tokens interleaved, see kern.h) are used from this many
+ * tokens on: below it, vec_dot on rows streams the weights once per token
+ * anyway and a panel of mostly padding costs more (bench/kern_bench). */
+#define PANEL_MIN_N 2
+
+static bool use_panels(const struct hrt_kern_isa *k, uint32_t at, int n)
+{
+	return n >= PANEL_MIN_N && k->panel[at];
+}
+
+static size_t panel_bytes(const struct hrt_kern_isa *k, uint32_t at,
+			  int64_t ncols)
+{
+	uint64_t nb = (uint64_t)ncols / hrt_type_get(at)->blck;
+	return (size_t)((nb * k->panel_blk_bytes[at] + 63) & ~(uint64_t)63);
+}
+
+static int n_panels(const struct hrt_kern_isa *k, int n)
+{
+	return (n + k->panel_n - 1) / k->panel_n;
+}
+
+size_t hrt_matmul_scratch(uint32_t wtype, int64_t ncols, int n)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	uint32_t at = hrt_kern_act_type(wtype);
+	size_t rows = act_row_bytes(wtype, ncols) * (size_t)n;
+	if (!use_panels(k, at, n))
+		return rows;
+	size_t pan = panel_bytes(k, at, ncols) * (size_t)n_panels(k, n);
+	return HRT_MAX(rows, pan);
+}
+
+struct quant_job {
+	const struct hrt_kern_isa *k;
+	uint32_t at;
+	const float *X;
+	int64_t ncols;
+	uint8_t *dst;
+	size_t stride;
+	int n;
+	bool panels;
+};
+
+static void quant_worker(void *ctx, int ith, int nth)
+{
+	struct quant_job *j = ctx;
+	if (j->panels) {
+		int P = j->k->panel_n, np = n_panels(j->k, j->n);
+		long b, e;
+		hrt_split(np, ith, nth, &b, &e);
+		for (long p = b; p < e; p++)
+			j->k->panel[j->at](j->X + p * P * j->ncols, (size_t)j->ncols,
+					   HRT_MIN(P, j->n - (int)p * P), j->ncols,
+					   j->dst + (size_t)p * j->stride);
+		return;
+	}
+	long b, e;
+	hrt_split(j->n, ith, nth, &b, &e);
+	for (long t = b; t < e; t++)
+		j->k->quantize[j->at](j->X + t * j->ncols,
+				      j->dst + (size_t)t * j->stride, j->ncols);
+}
+
+size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
+			   int64_t ncols, const float *X, int n, void *dst)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	uint32_t at = hrt_kern_act_type(wtype);
+	bool panels = use_panels(k, at, n);
+	struct quant_job j = { k, at, X, ncols, dst,
+			       panels ? panel_bytes(k, at, ncols)
+				      : act_row_bytes(wtype, ncols),
+			       n, panels };
+	if (n < 4)
+		quant_worker(&j, 0, 1);
+	else
+		hrt_pool_run(pool, quant_worker, &j);
+	return j.stride;
+}
+
+struct mm_job {
+	const struct hrt_wt *W;
+	const uint8_t *act;
+	size_t astride;
+	int n;
+	float *Y;
+	hrt_vec_dot_fn dot;
+	hrt_gemm_fn gemm;
+	bool panels;
+};
+
+/* Rows are split across threads in units of 16 (whole 64-byte lines of Y
+ * per thread: no false sharing); each thread walks its rows in blocks so a
+ * block of weight rows is reused for every token while still in cache. */
+#define ROW_UNIT 16
+/* rows per gemm call on panels: the gemm unpacks this many rows once per
+ * chunk of columns and runs every panel of tokens over them */
+#define PANEL_ROWS 64
+
+static void mm_rows(const struct mm_job *j, int ith, int nth, long *r0,
+		    long *r1)
+{
+	long nu = (j->W->nrows + ROW_UNIT - 1) / ROW_UNIT, b, e;
+	hrt_split(nu, ith, nth, &b, &e);
+	*r0 = HRT_MIN(b * ROW_UNIT, j->W->nrows);
+	*r1 = HRT_MIN(e * ROW_UNIT, j->W->nrows);
+}
+
+static void mm_worker(void *ctx, int ith, int nth)
+{
+	struct mm_job *j = ctx;
+	const struct hrt_wt *W = j->W;
+	long r0, r1;
+	mm_rows(j, ith, nth, &r0, &r1);
+	const uint8_t *w = W->data;
+	if (j->panels) {
+		for (long r = r0; r < r1; r += PANEL_ROWS)
+			j->gemm(W->ncols, (int)HRT_MIN(PANEL_ROWS, r1 - r),
+				j->n, w + (size_t)r * W->row_bytes, W->row_bytes,
+				j->act, j->astride, j->Y + r, (size_t)W->nrows);
+		return;
+	}
+	if (j->gemm) {
+		for (long r = r0; r < r1; r += 16) {
+			int nr = (int)HRT_MIN(16, r1 - r);
+			for (int t = 0; t < j->n; t += 4) {
+				int nt = HRT_MIN(4, j->n - t);
+				j->gemm(W->ncols, nr, nt, w + (size_t)r * W->row_bytes,
+					W->row_bytes, j->act + (size_t)t * j->astride,
+					j->astride, j->Y + (size_t)t * W->nrows + r,
+					(size_t)W->nrows);
+			}
+		}
+		return;
+	}
+	const long RB = 16;
+	for (long rb = r0; rb < r1; rb += RB) {
+		long re = HRT_MIN(rb + RB, r1);
+		for (int t = 0; t < j->n; t++) {
+			const uint8_t *a = j->act + (size_t)t * j->astride;
+			float *y = j->Y + (size_t)t * W->nrows;
+			for (long r = rb; r < re; r++)
+				j->dot(W->ncols, &y[r], w + (size_t)r * W->row_bytes, a);
+		}
+	}
+}
+
+void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
+		    const void *act, size_t astride, int n, float *Y)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	bool panels = use_panels(k, hrt_kern_act_type(W->type), n);
+	struct mm_job j = { W, act, astride, n, Y, k->vec_dot[W->type],
+			    n > 1 ? k->gemm[W->type] : NULL, panels };
+	hrt_pool_run(pool, mm_worker, &j);
+}
+
+void hrt_matmul(struct hrt_pool *pool, const struct hrt_wt *W, const float *X,
+		int n, float *Y, void *scratch)
+{
+	size_t stride = hrt_matmul_quantize(pool, W->type, W->ncols, X, n, scratch);
+	hrt_matmul_pre(pool, W, scratch, stride, n, Y);
+}
+
+void hrt_wt_row(const struct hrt_wt *W, int64_t r, float *y)
+{
+	hrt_type_get(W->type)->to_float((const uint8_t *)W->data +
+						(size_t)r * W->row_bytes,
+					y, W->ncols);
+}

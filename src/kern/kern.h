@@ -1,0 +1,88 @@
+/*
+ * kern/kern — compute kernels behind one dispatch table per instruction set,
+ * chosen once from cpuid (override: env HEARTH_ISA=ref|avx2|avx512|neon, or
+ * hrt_kern_select for tests). Every table entry falls back to the portable
+ * reference kernel (kern/quant_ref.c) when the ISA has no faster version.
+ * Kernels know nothing about models.
+ */
+#ifndef HRT_KERN_KERN_H
+#define HRT_KERN_KERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kern/pool.h"
+#include "kern/types.h"
+
+/* Several-rows-by-several-tokens tile of a matrix product, for prompt
+ * processing: for r < nr, t < nt: y[t*ldy + r] = dot(w row r, act row t).
+ * w rows are wstride bytes apart, activation rows astride bytes apart.
+ * When the ISA has a panel layout for the activation type (panel[] below),
+ * act points at the first panel instead, astride is the distance between
+ * panels, and nt may exceed panel_n (tokens run on across panels). */
+typedef void (*hrt_gemm_fn)(int64_t n, int nr, int nt, const void *w,
+			    size_t wstride, const void *act, size_t astride,
+			    float *y, size_t ldy);
+
+/* Quantize nt (1..panel_n) rows of n floats, xstride floats apart, into
+ * one gemm panel (an ISA-private interleaved layout of the same quantized
+ * values the type's row quantizer gives; tokens >= nt are zero). */
+typedef void (*hrt_panel_fn)(const float *x, size_t xstride, int nt,
+			     int64_t n, void *dst);
+
+struct hrt_kern_isa {
+	const char *name;
+	/* by weight type: dot product of a row with an activation row */
+	hrt_vec_dot_fn vec_dot[HRT_TYPE_COUNT];
+	/* by activation type (Q8_0, Q8_1, Q8_K, F16, BF16, F32): float -> it */
+	hrt_from_float_fn quantize[HRT_TYPE_COUNT];
+	/* by weight type: optional tile kernel (NULL: use vec_dot) */
+	hrt_gemm_fn gemm[HRT_TYPE_COUNT];
+	/* activation type override by weight type (0 = the type's dot_type) */
+	uint32_t act_type[HRT_TYPE_COUNT];
+	/* by activation type, optional: the panel layout used for n >= 2
+	 * tokens (then every weight type using it has a gemm), and the bytes
+	 * one panel takes per block of the activation type */
+	hrt_panel_fn panel[HRT_TYPE_COUNT];
+	uint32_t panel_blk_bytes[HRT_TYPE_COUNT];
+	int panel_n; /* tokens per panel */
+};
+
+/* The table in use. Never NULL. Thread-safe after the first call. */
+const struct hrt_kern_isa *hrt_kern(void);
+/* Force a table by name; returns 0, or -1 if this CPU/build lacks it. */
+int hrt_kern_select(const char *name);
+/* Names of the tables this build and CPU can run, NULL-terminated. */
+const char *const *hrt_kern_available(void);
+
+/* A 2-D weight matrix view: nrows rows of ncols elements, row_bytes apart. */
+struct hrt_wt {
+	uint32_t type;
+	int64_t ncols, nrows;
+	size_t row_bytes;
+	const void *data;
+};
+
+/* activation type used for weights of type wtype under the current table */
+uint32_t hrt_kern_act_type(uint32_t wtype);
+/* bytes of scratch hrt_matmul needs for n activation rows of ncols */
+size_t hrt_matmul_scratch(uint32_t wtype, int64_t ncols, int n);
+/* Y[t*W->nrows + r] = sum_k W[r][k] * X[t*ncols + k], t < n.
+ * scratch: hrt_matmul_scratch bytes, 64-byte aligned. */
+void hrt_matmul(struct hrt_pool *pool, const struct hrt_wt *W, const float *X,
+		int n, float *Y, void *scratch);
+/* Same with activations already converted by hrt_matmul_quantize (act,
+ * astride: what it wrote and returned, for the same n and an activation
+ * type equal to that of W->type), so several matrices can share one
+ * conversion. The layout is private to the table in use (rows of the
+ * activation type, or panels of several tokens when n >= 2). */
+void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
+		    const void *act, size_t astride, int n, float *Y);
+/* convert n rows of X into the activation type for wtype; returns stride */
+size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
+			   int64_t ncols, const float *X, int n, void *dst);
+
+/* dequantize row r of W into y (W->ncols floats) */
+void hrt_wt_row(const struct hrt_wt *W, int64_t r, float *y);
+
+#endif

@@ -1,0 +1,493 @@
+/*
+ * model/forward — the batched forward pass of a llama-family decoder and
+ * the per-sequence KV cache.
+ *
+ * A batch may mix tokens of several sequences (continuous batching): every
+ * matrix product runs once over all rows, attention runs per token against
+ * that token's own cache. Activations live in one arena sized at
+ * hrt_compute_new for n_batch tokens; nothing is allocated per token.
+ * Attention keeps one score row of n_ctx floats per thread, never an
+ * n x n matrix.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fp16.h"
+#include "core/util.h"
+#include "model/model_int.h"
+
+/* ---------------- KV cache ---------------- */
+
+struct hrt_kv {
+	uint32_t n_ctx, n_layer, kvd;
+	uint16_t *k; /* (n_layer, n_ctx, kvd) f16 */
+	uint16_t *v; /* (n_layer, n_ctx, kvd) f16 */
+};
+
+int hrt_kv_new(struct hrt_kv **out, const struct hrt_model *m, uint32_t n_ctx,
+	       struct hrt_err *err)
+{
+	*out = NULL;
+	const struct hrt_hparams *hp = &m->hp;
+	if (n_ctx == 0)
+		return HRT_ERR(err, HRT_EINVAL, "context size must be positive");
+	struct hrt_kv *kv = calloc(1, sizeof(*kv));
+	if (!kv)
+		return HRT_ERR(err, HRT_ENOMEM, "no memory");
+	kv->n_ctx = n_ctx;
+	kv->n_layer = hp->n_layer;
+	kv->kvd = hp->n_head_kv * hp->head_dim;
+	uint64_t n;
+	if (hrt_mul_ovf((uint64_t)kv->n_layer * kv->kvd, n_ctx, &n) ||
+	    n > SIZE_MAX / 4) {
+		free(kv);
+		return HRT_ERR(err, HRT_ENOMEM, "KV cache for %u positions is too large", n_ctx);
+	}
+	kv->k = hrt_malloc_aligned((size_t)n * 2);
+	kv->v = hrt_malloc_aligned((size_t)n * 2);
+	if (!kv->k || !kv->v) {
+		hrt_kv_free(kv);
+		return HRT_ERR(err, HRT_ENOMEM,
+			       "no memory for a KV cache of %u positions (%.1f MiB)",
+			       n_ctx, (double)n * 4 / 1048576.0);
+	}
+	*out = kv;
+	return HRT_OK;
+}
+
+void hrt_kv_free(struct hrt_kv *kv)
+{
+	if (!kv)
+		return;
+	hrt_free_aligned(kv->k);
+	hrt_free_aligned(kv->v);
+	free(kv);
+}
+
+uint32_t hrt_kv_n_ctx(const struct hrt_kv *kv)
+{
+	return kv->n_ctx;
+}
+
+uint64_t hrt_kv_bytes(const struct hrt_kv *kv)
+{
+	return (uint64_t)kv->n_layer * kv->n_ctx * kv->kvd * 4;
+}
+
+static inline uint16_t *kv_k(const struct hrt_kv *kv, uint32_t l, int32_t p)
+{
+	return kv->k + ((size_t)l * kv->n_ctx + (size_t)p) * kv->kvd;
+}
+
+static inline uint16_t *kv_v(const struct hrt_kv *kv, uint32_t l, int32_t p)
+{
+	return kv->v + ((size_t)l * kv->n_ctx + (size_t)p) * kv->kvd;
+}
+
+/* ---------------- compute arena ---------------- */
+
+struct hrt_compute {
+	const struct hrt_model *m;
+	struct hrt_pool *pool;
+	int n_batch;
+	uint32_t n_ctx;
+	int nth;
+	void *arena;
+	float *x;      /* (n_batch, n_embd) residual stream */
+	float *xb;     /* (n_batch, n_embd) normalised input of a block */
+	float *q;      /* (n_batch, q_dim) */
+	float *k, *v;  /* (n_batch, kv_dim) */
+	float *att;    /* (n_batch, q_dim) attention output */
+	float *out;    /* (n_batch, n_embd) block output */
+	float *hb;     /* (n_batch, n_ff) gate */
+	float *hb2;    /* (n_batch, n_ff) up */
+	float *scores; /* (nth, n_ctx) */
+	float *rope;   /* (n_batch, n_rot) cos/sin pairs */
+	void *act;     /* converted activations, largest need */
+};
+
+static size_t act_need(const struct hrt_model *m, int n)
+{
+	size_t need = 0;
+	const struct hrt_hparams *hp = &m->hp;
+	for (uint32_t l = 0; l < hp->n_layer; l++) {
+		const struct hrt_layer *L = &m->layers[l];
+		const struct hrt_wt *ws[] = { &L->wq, &L->wk, &L->wv, &L->wo,
+					      &L->w_gate, &L->w_up, &L->w_down };
+		for (size_t i = 0; i < HRT_ARRAY_LEN(ws); i++)
+			need = HRT_MAX(need, hrt_matmul_scratch(ws[i]->type, ws[i]->ncols, n));
+	}
+	need = HRT_MAX(need, hrt_matmul_scratch(m->output.type, m->output.ncols, n));
+	return need;
+}
+
+int hrt_compute_new(struct hrt_compute **out, const struct hrt_model *m,
+		    int n_batch, uint32_t n_ctx, struct hrt_pool *pool,
+		    struct hrt_err *err)
+{
+	*out = NULL;
+	const struct hrt_hparams *hp = &m->hp;
+	if (n_batch <= 0 || n_batch > 65536 || n_ctx == 0)
+		return HRT_ERR(err, HRT_EINVAL, "bad batch size %d or context %u", n_batch, n_ctx);
+	struct hrt_compute *c = calloc(1, sizeof(*c));
+	if (!c)
+		return HRT_ERR(err, HRT_ENOMEM, "no memory");
+	c->m = m;
+	c->pool = pool;
+	c->n_batch = n_batch;
+	c->n_ctx = n_ctx;
+	c->nth = hrt_pool_size(pool);
+	size_t nb = (size_t)n_batch;
+	size_t qd = (size_t)hp->n_head * hp->head_dim;
+	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
+	size_t sizes[] = {
+		nb * hp->n_embd, nb * hp->n_embd, nb * qd, nb * kvd, nb * kvd,
+		nb * qd, nb * hp->n_embd, nb * hp->n_ff, nb * hp->n_ff,
+		(size_t)c->nth * n_ctx, nb * hp->n_rot,
+	};
+	float **ptrs[] = { &c->x, &c->xb, &c->q, &c->k, &c->v, &c->att,
+			   &c->out, &c->hb, &c->hb2, &c->scores, &c->rope };
+	size_t total = 0, off[HRT_ARRAY_LEN(sizes)];
+	for (size_t i = 0; i < HRT_ARRAY_LEN(sizes); i++) {
+		off[i] = total;
+		total += (sizes[i] * sizeof(float) + 63) & ~(size_t)63;
+	}
+	size_t act_off = total;
+	total += act_need(m, n_batch);
+	c->arena = hrt_malloc_aligned(total);
+	if (!c->arena) {
+		free(c);
+		return HRT_ERR(err, HRT_ENOMEM, "no memory for a %.1f MiB activation arena",
+			       (double)total / 1048576.0);
+	}
+	for (size_t i = 0; i < HRT_ARRAY_LEN(sizes); i++)
+		*ptrs[i] = (float *)((char *)c->arena + off[i]);
+	c->act = (char *)c->arena + act_off;
+	*out = c;
+	return HRT_OK;
+}
+
+void hrt_compute_free(struct hrt_compute *c)
+{
+	if (!c)
+		return;
+	hrt_free_aligned(c->arena);
+	free(c);
+}
+
+int hrt_compute_n_batch(const struct hrt_compute *c)
+{
+	return c->n_batch;
+}
+
+/* ---------------- element-wise pieces ---------------- */
+
+static void rmsnorm(float *y, const float *x, const float *w, int64_t n,
+		    float eps)
+{
+	double ss = 0;
+	for (int64_t i = 0; i < n; i++)
+		ss += (double)(x[i] * x[i]);
+	float scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+	for (int64_t i = 0; i < n; i++)
+		y[i] = x[i] * scale * w[i];
+}
+
+/* cos/sin table for one position: pairs (cos, sin) for each of n_rot/2
+ * frequencies, theta_i = pos * scale * base^(-2i/n_rot) / freq_factor_i,
+ * computed by repeated multiplication as the peer does */
+static void rope_table(float *cs, const struct hrt_model *m, int32_t pos)
+{
+	const struct hrt_hparams *hp = &m->hp;
+	float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
+	float theta = (float)pos;
+	for (uint32_t i = 0; i < hp->n_rot / 2; i++) {
+		float ff = m->rope_freqs.data ? m->rope_freqs.data[i] : 1.0f;
+		float t = hp->rope_freq_scale * theta / ff;
+		cs[2 * i] = cosf(t);
+		cs[2 * i + 1] = sinf(t);
+		theta *= theta_scale;
+	}
+}
+
+static void rope_apply(float *x, const float *cs, uint32_t n_heads,
+		       uint32_t head_dim, uint32_t n_rot, enum hrt_rope_type type)
+{
+	for (uint32_t h = 0; h < n_heads; h++) {
+		float *v = x + (size_t)h * head_dim;
+		for (uint32_t i = 0; i < n_rot / 2; i++) {
+			float c = cs[2 * i], s = cs[2 * i + 1];
+			uint32_t a = type == HRT_ROPE_NEOX ? i : 2 * i;
+			uint32_t b = type == HRT_ROPE_NEOX ? i + n_rot / 2 : 2 * i + 1;
+			float x0 = v[a], x1 = v[b];
+			v[a] = x0 * c - x1 * s;
+			v[b] = x0 * s + x1 * c;
+		}
+	}
+}
+
+static inline float silu(float x)
+{
+	return x / (1.0f + expf(-x));
+}
+
+/* ---------------- attention ---------------- */
+
+struct att_job {
+	struct hrt_compute *c;
+	const struct hrt_batch *b;
+	uint32_t layer;
+	float scale;
+};
+
+static void att_worker(void *ctx, int ith, int nth)
+{
+	struct att_job *j = ctx;
+	struct hrt_compute *c = j->c;
+	const struct hrt_hparams *hp = &c->m->hp;
+	uint32_t hd = hp->head_dim, gq = hp->n_head / hp->n_head_kv;
+	size_t qd = (size_t)hp->n_head * hd;
+	float *sc = c->scores + (size_t)ith * c->n_ctx;
+	float vacc[4096];
+	long b0, b1;
+	hrt_split((long)j->b->n * hp->n_head, ith, nth, &b0, &b1);
+	for (long w = b0; w < b1; w++) {
+		int t = (int)(w / hp->n_head);
+		uint32_t h = (uint32_t)(w % hp->n_head), kh = h / gq;
+		const struct hrt_kv *kv = j->b->kv[t];
+		int32_t np = j->b->pos[t] + 1;
+		const float *q = c->q + (size_t)t * qd + (size_t)h * hd;
+		float mx = -INFINITY;
+		for (int32_t p = 0; p < np; p++) {
+			const uint16_t *k = kv_k(kv, j->layer, p) + (size_t)kh * hd;
+			float s = 0;
+			for (uint32_t d = 0; d < hd; d++)
+				s += q[d] * hrt_fp16_to_f32(k[d]);
+			s *= j->scale;
+			sc[p] = s;
+			if (s > mx)
+				mx = s;
+		}
+		double sum = 0;
+		for (int32_t p = 0; p < np; p++) {
+			float e = expf(sc[p] - mx);
+			sc[p] = e;
+			sum += e;
+		}
+		float inv = (float)(1.0 / sum);
+		memset(vacc, 0, hd * sizeof(float));
+		for (int32_t p = 0; p < np; p++) {
+			const uint16_t *v = kv_v(kv, j->layer, p) + (size_t)kh * hd;
+			float a = sc[p] * inv;
+			for (uint32_t d = 0; d < hd; d++)
+				vacc[d] += a * hrt_fp16_to_f32(v[d]);
+		}
+		memcpy(c->att + (size_t)t * qd + (size_t)h * hd, vacc, hd * sizeof(float));
+	}
+}
+
+/* ---------------- the pass ---------------- */
+
+static int check_batch(const struct hrt_compute *c, const struct hrt_batch *b,
+		       struct hrt_err *err)
+{
+	const struct hrt_hparams *hp = &c->m->hp;
+	if (b->n <= 0 || b->n > c->n_batch)
+		return HRT_ERR(err, HRT_EINVAL, "batch of %d tokens (limit %d)", b->n, c->n_batch);
+	for (int i = 0; i < b->n; i++) {
+		if (b->tok[i] < 0 || (uint32_t)b->tok[i] >= hp->n_vocab)
+			return HRT_ERR(err, HRT_EINVAL, "token id %d is outside the vocabulary of %u",
+				       b->tok[i], hp->n_vocab);
+		uint32_t nc = HRT_MIN(b->kv[i]->n_ctx, c->n_ctx);
+		if (b->pos[i] < 0 || (uint32_t)b->pos[i] >= nc)
+			return HRT_ERR(err, HRT_ERANGE, "position %d is outside the context of %u",
+				       b->pos[i], nc);
+	}
+	return HRT_OK;
+}
+
+/* Y = X·W^T for the n rows of X (several matrices can share one activation
+ * conversion when their types agree) */
+static void mm(struct hrt_compute *c, const struct hrt_wt *W, const float *X,
+	       int n, float *Y)
+{
+	hrt_matmul(c->pool, W, X, n, Y, c->act);
+}
+
+static void mm3(struct hrt_compute *c, const struct hrt_wt *a,
+		const struct hrt_wt *b2, const struct hrt_wt *b3, const float *X,
+		int n, float *Ya, float *Yb, float *Yc)
+{
+	uint32_t ta = hrt_kern_act_type(a->type);
+	size_t st = hrt_matmul_quantize(c->pool, a->type, a->ncols, X, n, c->act);
+	hrt_matmul_pre(c->pool, a, c->act, st, n, Ya);
+	const struct hrt_wt *rest[2] = { b2, b3 };
+	float *ys[2] = { Yb, Yc };
+	for (int i = 0; i < 2; i++) {
+		if (!rest[i])
+			continue;
+		if (hrt_kern_act_type(rest[i]->type) != ta) {
+			ta = hrt_kern_act_type(rest[i]->type);
+			st = hrt_matmul_quantize(c->pool, rest[i]->type, rest[i]->ncols, X, n, c->act);
+		}
+		hrt_matmul_pre(c->pool, rest[i], c->act, st, n, ys[i]);
+	}
+}
+
+static void add_bias(float *y, const struct hrt_vec *b, int n, size_t stride)
+{
+	if (!b->data)
+		return;
+	for (int t = 0; t < n; t++)
+		for (int64_t i = 0; i < b->n; i++)
+			y[(size_t)t * stride + (size_t)i] += b->data[i];
+}
+
+/* run all layers over c->x (n rows already embedded) */
+static void run_layers(struct hrt_compute *c, const struct hrt_batch *b)
+{
+	const struct hrt_model *m = c->m;
+	const struct hrt_hparams *hp = &m->hp;
+	int n = b->n;
+	size_t E = hp->n_embd, qd = (size_t)hp->n_head * hp->head_dim;
+	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
+	float scale = hp->attn_scale > 0 ? hp->attn_scale
+					 : 1.0f / sqrtf((float)hp->head_dim);
+
+	for (int t = 0; t < n; t++)
+		rope_table(c->rope + (size_t)t * hp->n_rot, m, b->pos[t]);
+
+	for (uint32_t l = 0; l < hp->n_layer; l++) {
+		const struct hrt_layer *L = &m->layers[l];
+		for (int t = 0; t < n; t++)
+			rmsnorm(c->xb + t * E, c->x + t * E, L->attn_norm.data,
+				(int64_t)E, hp->norm_eps);
+		mm3(c, &L->wq, &L->wk, &L->wv, c->xb, n, c->q, c->k, c->v);
+		add_bias(c->q, &L->bq, n, qd);
+		add_bias(c->k, &L->bk, n, kvd);
+		add_bias(c->v, &L->bv, n, kvd);
+		for (int t = 0; t < n; t++) {
+			const float *cs = c->rope + (size_t)t * hp->n_rot;
+			rope_apply(c->q + t * qd, cs, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type);
+			rope_apply(c->k + t * kvd, cs, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type);
+			uint16_t *kd = kv_k(b->kv[t], l, b->pos[t]);
+			uint16_t *vd = kv_v(b->kv[t], l, b->pos[t]);
+			for (size_t i = 0; i < kvd; i++) {
+				kd[i] = hrt_f32_to_fp16(c->k[t * kvd + i]);
+				vd[i] = hrt_f32_to_fp16(c->v[t * kvd + i]);
+			}
+		}
+		struct att_job aj = { c, b, l, scale };
+		hrt_pool_run(c->pool, att_worker, &aj);
+		mm(c, &L->wo, c->att, n, c->out);
+		for (size_t i = 0; i < (size_t)n * E; i++)
+			c->x[i] += c->out[i] * hp->residual_scale;
+
+		for (int t = 0; t < n; t++)
+			rmsnorm(c->xb + t * E, c->x + t * E, L->ffn_norm.data,
+				(int64_t)E, hp->norm_eps);
+		mm3(c, &L->w_gate, &L->w_up, NULL, c->xb, n, c->hb, c->hb2, NULL);
+		size_t F = hp->n_ff;
+		for (size_t i = 0; i < (size_t)n * F; i++)
+			c->hb[i] = silu(c->hb[i]) * c->hb2[i];
+		mm(c, &L->w_down, c->hb, n, c->out);
+		for (size_t i = 0; i < (size_t)n * E; i++)
+			c->x[i] += c->out[i] * hp->residual_scale;
+	}
+}
+
+static void embed_tokens(struct hrt_compute *c, const int32_t *tok, int n)
+{
+	const struct hrt_model *m = c->m;
+	size_t E = m->hp.n_embd;
+	for (int t = 0; t < n; t++) {
+		hrt_wt_row(&m->tok_embd, tok[t], c->x + t * E);
+		if (m->hp.embd_scale != 1.0f)
+			for (size_t i = 0; i < E; i++)
+				c->x[t * E + i] *= m->hp.embd_scale;
+	}
+}
+
+int hrt_forward(struct hrt_compute *c, const struct hrt_batch *b,
+		float *logits, struct hrt_err *err)
+{
+	int rc = check_batch(c, b, err);
+	if (rc)
+		return rc;
+	const struct hrt_model *m = c->m;
+	const struct hrt_hparams *hp = &m->hp;
+	size_t E = hp->n_embd;
+	embed_tokens(c, b->tok, b->n);
+	run_layers(c, b);
+	/* gather the rows that want logits, normalise, project */
+	int n_out = 0;
+	for (int t = 0; t < b->n; t++) {
+		bool want = b->logits ? b->logits[t] : t == b->n - 1;
+		if (!want)
+			continue;
+		rmsnorm(c->xb + (size_t)n_out * E, c->x + (size_t)t * E,
+			m->output_norm.data, (int64_t)E, hp->norm_eps);
+		n_out++;
+	}
+	if (n_out == 0)
+		return HRT_OK;
+	mm(c, &m->output, c->xb, n_out, logits);
+	if (hp->logit_scale != 1.0f) {
+		float inv = 1.0f / hp->logit_scale;
+		for (size_t i = 0; i < (size_t)n_out * hp->n_vocab; i++)
+			logits[i] *= inv;
+	}
+	return HRT_OK;
+}
+
+int hrt_embed(struct hrt_compute *c, struct hrt_kv *kv, const int32_t *tok,
+	      int n, float *out, struct hrt_err *err)
+{
+	const struct hrt_hparams *hp = &c->m->hp;
+	size_t E = hp->n_embd;
+	double *acc = calloc(E, sizeof(double));
+	int32_t *pos = malloc(sizeof(int32_t) * (size_t)c->n_batch);
+	struct hrt_kv **kvs = malloc(sizeof(*kvs) * (size_t)c->n_batch);
+	int rc = HRT_OK;
+	if (!acc || !pos || !kvs) {
+		rc = HRT_ERR(err, HRT_ENOMEM, "no memory");
+		goto out_free;
+	}
+	if (n <= 0) {
+		rc = HRT_ERR(err, HRT_EINVAL, "nothing to embed");
+		goto out_free;
+	}
+	for (int done = 0; done < n; ) {
+		int k = HRT_MIN(n - done, c->n_batch);
+		for (int i = 0; i < k; i++) {
+			pos[i] = done + i;
+			kvs[i] = kv;
+		}
+		struct hrt_batch b = { k, tok + done, pos, kvs, NULL };
+		if ((rc = check_batch(c, &b, err)))
+			goto out_free;
+		embed_tokens(c, b.tok, k);
+		run_layers(c, &b);
+		for (int t = 0; t < k; t++) {
+			rmsnorm(c->xb, c->x + (size_t)t * E, c->m->output_norm.data,
+				(int64_t)E, hp->norm_eps);
+			for (size_t i = 0; i < E; i++)
+				acc[i] += c->xb[i];
+		}
+		done += k;
+	}
+	double norm = 0;
+	for (size_t i = 0; i < E; i++) {
+		acc[i] /= n;
+		norm += acc[i] * acc[i];
+	}
+	norm = norm > 0 ? 1.0 / sqrt(norm) : 0;
+	for (size_t i = 0; i < E; i++)
+		out[i] = (float)(acc[i] * norm);
+out_free:
+	free(acc);
+	free(pos);
+	free(kvs);
+	return rc;
+}
