@@ -1,0 +1,59 @@
+/*
+ * cli/cli — shared pieces of the `hearth` subcommands: errors on stderr,
+ * reading prompts from -p/-f, model name resolution, sampling flags.
+ */
+#ifndef HRT_CLI_H
+#define HRT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+#include "infer/session.h"
+
+/* one line on stderr: "hearth: <what>" ; returns 1 (the exit status) */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_fail_err(const struct hrt_err *err);
+
+/* read a whole file (or "-" for stdin) into a malloc'd NUL-terminated
+ * buffer, capped at max bytes */
+int cli_read_file(const char *path, size_t max, char **out, size_t *len,
+		  struct hrt_err *err);
+
+/* $HEARTH_HOME or ~/.local/share/hearth (no trailing slash) */
+const char *cli_home(void);
+
+/* Turn a MODEL argument into a file path: an existing file, or a known
+ * model name already downloaded, or (fetch = true) downloaded now.
+ * out gets a malloc'd path. */
+int cli_resolve_model(const char *name, bool fetch, char **out,
+		      struct hrt_err *err);
+
+/* the built-in catalog for the first run (cli/fetch.c) */
+struct cli_catalog_entry {
+	const char *name;     /* "granite3.3:2b" */
+	const char *file;     /* file name under models/ */
+	const char *url;
+	const char *sha256;   /* pinned digest, or NULL: the hub's announced one */
+	const char *about;
+};
+const struct cli_catalog_entry *cli_catalog(void); /* NULL-name terminated */
+const char *cli_default_model(void);
+int cli_fetch(const struct cli_catalog_entry *e, const char *dest,
+	      struct hrt_err *err);
+
+/* Parse a sampling/generation flag at argv[*i] (advancing *i past its
+ * value). Returns 1 if consumed, 0 if not a sampling flag, -1 on a bad
+ * value (message printed). */
+int cli_sample_flag(int argc, char **argv, int *i, struct hrt_gen_params *gp,
+		    uint32_t *n_ctx, int *n_threads);
+const char *cli_sample_usage(void);
+
+int cmd_run(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+
+#endif

@@ -1,0 +1,208 @@
+/* cli/common — see cli.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "core/util.h"
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("hearth: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int cli_fail_err(const struct hrt_err *err)
+{
+	return cli_fail("%s", err->msg[0] ? err->msg : hrt_err_name(err->code));
+}
+
+int cli_read_file(const char *path, size_t max, char **out, size_t *len,
+		  struct hrt_err *err)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f)
+		return HRT_ERR(err, errno == ENOENT ? HRT_ENOTFOUND : HRT_EIO,
+			       "%s: %s", path, strerror(errno));
+	size_t cap = 4096, n = 0;
+	char *b = malloc(cap);
+	int rc = HRT_OK;
+	while (b) {
+		if (n + 1 >= cap) {
+			if (cap > max) {
+				rc = HRT_ERR(err, HRT_ERANGE, "%s: larger than %zu bytes", path, max);
+				break;
+			}
+			char *nb = realloc(b, cap * 2);
+			if (!nb)
+				break;
+			b = nb;
+			cap *= 2;
+		}
+		size_t k = fread(b + n, 1, cap - n - 1, f);
+		n += k;
+		if (k == 0) {
+			if (ferror(f))
+				rc = HRT_ERR(err, HRT_EIO, "%s: read error", path);
+			break;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!b)
+		return HRT_ERR(err, HRT_ENOMEM, "no memory");
+	if (rc) {
+		free(b);
+		return rc;
+	}
+	b[n] = 0;
+	*out = b;
+	*len = n;
+	return HRT_OK;
+}
+
+const char *cli_home(void)
+{
+	static char buf[4096];
+	const char *e = getenv("HEARTH_HOME");
+	if (e && *e)
+		return e;
+	const char *h = getenv("HOME");
+	snprintf(buf, sizeof buf, "%s/.local/share/hearth", h && *h ? h : ".");
+	return buf;
+}
+
+static bool is_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int cli_resolve_model(const char *name, bool fetch, char **out,
+		      struct hrt_err *err)
+{
+	*out = NULL;
+	if (is_file(name)) {
+		*out = hrt_strdup(name);
+		return *out ? HRT_OK : HRT_ENOMEM;
+	}
+	for (const struct cli_catalog_entry *e = cli_catalog(); e->name; e++) {
+		if (strcmp(e->name, name))
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/models/%s", cli_home(), e->file);
+		if (!is_file(path)) {
+			if (!fetch)
+				return HRT_ERR(err, HRT_ENOTFOUND,
+					       "model '%s' is not downloaded yet (hearth pull %s)",
+					       name, name);
+			int rc = cli_fetch(e, path, err);
+			if (rc)
+				return rc;
+		}
+		*out = hrt_strdup(path);
+		return *out ? HRT_OK : HRT_ENOMEM;
+	}
+	if (strchr(name, '/') || strstr(name, ".gguf"))
+		return HRT_ERR(err, HRT_ENOTFOUND, "%s: no such file", name);
+	return HRT_ERR(err, HRT_ENOTFOUND,
+		       "'%s' is neither a file nor a known model name (try a path to a .gguf file, or: %s)",
+		       name, cli_default_model());
+}
+
+static bool num_f(const char *s, float *out)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || end == s || *end || d != d)
+		return false;
+	*out = (float)d;
+	return true;
+}
+
+static bool num_l(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+int cli_sample_flag(int argc, char **argv, int *i, struct hrt_gen_params *gp,
+		    uint32_t *n_ctx, int *n_threads)
+{
+	const char *a = argv[*i];
+	static const char *const names[] = {
+		"--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
+		"--repeat-last-n", "--presence-penalty", "--frequency-penalty",
+		"--seed", "-n", "--ctx", "-t", "--threads", "--stop", NULL
+	};
+	int which = -1;
+	for (int k = 0; names[k]; k++)
+		if (!strcmp(a, names[k]))
+			which = k;
+	if (which < 0)
+		return 0;
+	if (*i + 1 >= argc) {
+		cli_fail("%s needs a value", a);
+		return -1;
+	}
+	const char *v = argv[++*i];
+	float f;
+	long long l;
+	bool ok = true;
+	struct hrt_sample_params *s = &gp->sample;
+	switch (which) {
+	case 0: ok = num_f(v, &f) && f >= 0 && f <= 100; s->temperature = f; break;
+	case 1: ok = num_l(v, 0, 1 << 30, &l); s->top_k = (int32_t)l; break;
+	case 2: ok = num_f(v, &f) && f >= 0 && f <= 1; s->top_p = f; break;
+	case 3: ok = num_f(v, &f) && f >= 0 && f <= 1; s->min_p = f; break;
+	case 4: ok = num_f(v, &f) && f >= 0 && f <= 100; s->repeat_penalty = f; break;
+	case 5: ok = num_l(v, -1, 1 << 30, &l); s->repeat_last_n = (int32_t)l; break;
+	case 6: ok = num_f(v, &f) && f >= -100 && f <= 100; s->presence_penalty = f; break;
+	case 7: ok = num_f(v, &f) && f >= -100 && f <= 100; s->frequency_penalty = f; break;
+	case 8: ok = num_l(v, 0, (long long)(~0ull >> 1), &l); s->seed = (uint64_t)l; break;
+	case 9: ok = num_l(v, -1, 1 << 30, &l); gp->max_tokens = (int32_t)l; break;
+	case 10: ok = num_l(v, 1, 1 << 24, &l); if (n_ctx) *n_ctx = (uint32_t)l; break;
+	case 11: case 12: ok = num_l(v, 1, 1024, &l); if (n_threads) *n_threads = (int)l; break;
+	case 13: {
+		const char **ns = realloc((void *)gp->stop, (gp->n_stop + 1) * sizeof(char *));
+		if (!ns) {
+			cli_fail("no memory");
+			return -1;
+		}
+		ns[gp->n_stop++] = v;
+		gp->stop = ns;
+		break;
+	}
+	}
+	if (!ok) {
+		cli_fail("%s: bad value '%s'", a, v);
+		return -1;
+	}
+	return 1;
+}
+
+const char *cli_sample_usage(void)
+{
+	return "  -n N                  tokens to generate (-1: until the context is full)\n"
+	       "  --temperature T       0 = greedy (default 0.8)\n"
+	       "  --top-k K --top-p P --min-p P\n"
+	       "  --repeat-penalty R --repeat-last-n N --presence-penalty P --frequency-penalty F\n"
+	       "  --seed S              fixed seed for reproducible sampling\n"
+	       "  --stop TEXT           stop when TEXT appears (repeatable)\n"
+	       "  --ctx N               context size in tokens\n"
+	       "  -t, --threads N       CPU threads\n";
+}

@@ -1,0 +1,49 @@
+/* cli/main — `hearth <command> ...`: dispatch and help. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} cmds[] = {
+	{ "run", cmd_run, "chat with a model, or answer one prompt" },
+	{ "show", cmd_show, "describe a model file" },
+	{ "pull", cmd_pull, "download a known model or a GGUF URL" },
+	{ "tokenize", cmd_tokenize, "print token ids as JSON" },
+	{ "logits", cmd_logits, "print the logits of a prompt as JSON" },
+	{ "generate", cmd_generate, "generate a continuation (--json for ids and text)" },
+};
+
+static void help(FILE *f)
+{
+	fprintf(f, "hearth — run open models on your own hardware\n\nusage: hearth <command> [args]\n\n");
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\n`hearth run` with no model uses %s (downloaded on first use).\n",
+		cli_default_model());
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		help(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		help(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("hearth 0.1.0\n");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "hearth: unknown command '%s'\n", argv[1]);
+	help(stderr);
+	return 2;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Build every fuzz target with clang's libFuzzer + ASan/UBSan and run each
+# for FUZZ_SECONDS (default 60). Seeds: the shared models/vocabularies when
+# present, plus files the unit tests can build. Crashes land in
+# tests/fuzz/artifacts/ and fail the run.
+set -eu
+cd "$(dirname "$0")/../.."
+SECS=${FUZZ_SECONDS:-60}
+CC=${FUZZ_CC:-clang}
+OUT=build/fuzz
+mkdir -p "$OUT" tests/fuzz/artifacts
+CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags libcjson libsodium)"
+LIBSRC=$(ls src/*/*.c | grep -v '^src/cli/' | grep -v '_neon.c$')
+status=0
+for f in tests/fuzz/fuzz_*.c; do
+	name=$(basename "$f" .c)
+	srcs=""
+	for s in $LIBSRC; do
+		case "$s" in
+		*_avx512.c) continue ;; # ISA files are exercised by the unit tests
+		*_avx2.c) continue ;;
+		esac
+		srcs="$srcs $s"
+	done
+	# shellcheck disable=SC2086
+	$CC $CFLAGS -o "$OUT/$name" "$f" $srcs $(pkg-config --libs libcjson libsodium) -lm -pthread
+	corpus=tests/fuzz/corpus-$name
+	mkdir -p "$corpus"
+	seeds=""
+	case "$name" in
+	fuzz_gguf)
+		for d in ../shared/models ../shared/vocab; do
+			[ -d "$d" ] && for s in "$d"/*.gguf; do
+				# keep seeds small: the first 64 KiB carry the header
+				head -c 65536 "$s" > "$corpus/seed-$(basename "$s")"
+			done
+		done
+		;;
+	esac
+	echo "fuzzing $name for ${SECS}s"
+	if ! "$OUT/$name" -max_total_time="$SECS" -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+		-artifact_prefix=tests/fuzz/artifacts/ -print_final_stats=1 "$corpus" $seeds \
+		> "$OUT/$name.log" 2>&1; then
+		echo "FAIL $name: see $OUT/$name.log"
+		tail -n 40 "$OUT/$name.log"
+		status=1
+	else
+		grep -E 'stat::number_of_executed_units|Done' "$OUT/$name.log" | tail -n 2
+		echo "PASS $name"
+	fi
+done
+exit $status
