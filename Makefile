@@ -55,20 +55,31 @@ hearth: build/hearth
 	ln -sf build/hearth hearth
 endif
 
+# V=1 shows the full commands
+V ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
+
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(if $(findstring _avx512,$<),$(ISA_avx512),$(if $(findstring _avx2,$<),$(ISA_avx2))) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(if $(findstring _avx512,$<),$(ISA_avx512),$(if $(findstring _avx2,$<),$(ISA_avx2))) -MMD -MP -c $< -o $@
 
 $(B)/libhearth.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(B)/hearth: $(CLI_OBJ) $(B)/libhearth.a
-	$(CC) $(VARIANT_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libhearth.a $(LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(VARIANT_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libhearth.a $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libhearth.a tests/t.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(B)/libhearth.a $(VARIANT_LDFLAGS) $(LIBS)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(B)/libhearth.a $(VARIANT_LDFLAGS) $(LIBS)
 
 tests-bin: $(TEST_BIN) $(B)/hearth
 
