@@ -70,18 +70,18 @@ static inline int t_done(void)
 			t_failf(__FILE__, __LINE__, __VA_ARGS__); \
 	} while (0)
 
-/* the shared fixtures folder, or NULL (tests then skip with a message) */
+/* the shared fixtures folder ($HEARTH_SHARED or ../shared), or NULL when it
+ * is absent (tests then skip with a message) */
 static inline const char *t_shared(void)
 {
 	const char *e = getenv("HEARTH_SHARED");
 	static char buf[4096];
-	if (e && *e)
-		return e;
-	FILE *f = fopen("../shared/README.md", "r");
+	snprintf(buf, sizeof buf, "%s/README.md", e && *e ? e : "../shared");
+	FILE *f = fopen(buf, "r");
 	if (!f)
 		return NULL;
 	fclose(f);
-	snprintf(buf, sizeof buf, "../shared");
+	snprintf(buf, sizeof buf, "%s", e && *e ? e : "../shared");
 	return buf;
 }
 
