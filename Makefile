@@ -14,6 +14,9 @@ BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-Isrc -Iinclude $(WARN) $(PKG_CFLAGS) -pthread -g
 OPT ?= -O2
 LIBS := $(PKG_LIBS) -lm -pthread
+# the ISA kernel files are reached only through weak references (so a build
+# without one still links): pull every object of the library in
+WHOLE = -Wl,--whole-archive $(1) -Wl,--no-whole-archive
 
 # per-ISA kernel files get their instruction-set flags; nothing else does
 ISA_avx2 := -mavx2 -mfma -mf16c
@@ -74,12 +77,12 @@ $(B)/libhearth.a: $(LIB_OBJ)
 
 $(B)/hearth: $(CLI_OBJ) $(B)/libhearth.a
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(VARIANT_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libhearth.a $(LIBS)
+	$(Q)$(CC) $(VARIANT_LDFLAGS) -o $@ $(CLI_OBJ) $(call WHOLE,$(B)/libhearth.a) $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libhearth.a tests/t.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(B)/libhearth.a $(VARIANT_LDFLAGS) $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(call WHOLE,$(B)/libhearth.a) $(VARIANT_LDFLAGS) $(LIBS)
 
 tests-bin: $(TEST_BIN) $(B)/hearth
 

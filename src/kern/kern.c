@@ -49,12 +49,37 @@ static void check_panels(struct hrt_kern_isa *t)
 	}
 }
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+/* cpuid leaf/subleaf register r (0 eax, 1 ebx, 2 ecx, 3 edx); 0 if absent */
+static uint32_t cpuid_reg(unsigned leaf, unsigned sub, int r)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid_count(leaf, sub, &a, &b, &c, &d))
+		return 0;
+	return r == 0 ? a : r == 1 ? b : r == 2 ? c : d;
+}
+
+/* register state the OS saves on context switch (XCR0) */
+static uint64_t xcr0(void)
+{
+	if (!(cpuid_reg(1, 0, 2) & (1u << 27))) /* OSXSAVE */
+		return 0;
+	uint32_t lo, hi;
+	__asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+#endif
+
+/* cpuid directly (not __builtin_cpu_supports: clang 14 lacks some of the
+ * feature names), plus the OS's consent to save the wide registers */
 static bool cpu_has_avx2(void)
 {
 #if defined(__x86_64__)
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-	       __builtin_cpu_supports("f16c");
+	uint32_t c1 = cpuid_reg(1, 0, 2), b7 = cpuid_reg(7, 0, 1);
+	return (xcr0() & 0x6) == 0x6 && (c1 & (1u << 12)) /* fma */ &&
+	       (c1 & (1u << 29)) /* f16c */ && (b7 & (1u << 5)) /* avx2 */;
 #else
 	return false;
 #endif
@@ -63,13 +88,12 @@ static bool cpu_has_avx2(void)
 static bool cpu_has_avx512(void)
 {
 #if defined(__x86_64__)
-	__builtin_cpu_init();
-	return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
-	       __builtin_cpu_supports("avx512bw") &&
-	       __builtin_cpu_supports("avx512vl") &&
-	       __builtin_cpu_supports("avx512dq") &&
-	       __builtin_cpu_supports("avx512vnni") &&
-	       __builtin_cpu_supports("avx512bf16");
+	uint32_t b7 = cpuid_reg(7, 0, 1), c7 = cpuid_reg(7, 0, 2);
+	uint32_t a71 = cpuid_reg(7, 1, 0);
+	return cpu_has_avx2() && (xcr0() & 0xe6) == 0xe6 &&
+	       (b7 & (1u << 16)) /* avx512f */ && (b7 & (1u << 17)) /* dq */ &&
+	       (b7 & (1u << 30)) /* bw */ && (b7 & (1u << 31)) /* vl */ &&
+	       (c7 & (1u << 11)) /* vnni */ && (a71 & (1u << 5)) /* bf16 */;
 #else
 	return false;
 #endif
