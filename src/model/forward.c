@@ -21,8 +21,10 @@
 
 struct hrt_kv {
 	uint32_t n_ctx, n_layer, kvd;
-	uint16_t *k; /* (n_layer, n_ctx, kvd) f16 */
-	uint16_t *v; /* (n_layer, n_ctx, kvd) f16 */
+	uint16_t *k; /* (n_layer, n_ctx, kvd) f16: a row per position */
+	uint16_t *v; /* (n_layer, kvd, n_ctx) f16: transposed, a row per
+		      * channel, so the probability-weighted sum over
+		      * positions is one dot product per channel */
 };
 
 int hrt_kv_new(struct hrt_kv **out, const struct hrt_model *m, uint32_t n_ctx,
@@ -80,9 +82,10 @@ static inline uint16_t *kv_k(const struct hrt_kv *kv, uint32_t l, int32_t p)
 	return kv->k + ((size_t)l * kv->n_ctx + (size_t)p) * kv->kvd;
 }
 
-static inline uint16_t *kv_v(const struct hrt_kv *kv, uint32_t l, int32_t p)
+/* row of channel i (all positions) of layer l */
+static inline uint16_t *kv_vt(const struct hrt_kv *kv, uint32_t l, size_t i)
 {
-	return kv->v + ((size_t)l * kv->n_ctx + (size_t)p) * kv->kvd;
+	return kv->v + ((size_t)l * kv->kvd + i) * kv->n_ctx;
 }
 
 /* ---------------- compute arena ---------------- */
@@ -103,6 +106,7 @@ struct hrt_compute {
 	float *hb;     /* (n_batch, n_ff) gate */
 	float *hb2;    /* (n_batch, n_ff) up */
 	float *scores; /* (nth, n_ctx) */
+	uint16_t *h16; /* (nth, n_ctx + max head_dim) f16 scratch */
 	float *rope;   /* (n_batch, n_rot) cos/sin pairs */
 	void *act;     /* converted activations, largest need */
 };
@@ -145,9 +149,11 @@ int hrt_compute_new(struct hrt_compute **out, const struct hrt_model *m,
 		nb * hp->n_embd, nb * hp->n_embd, nb * qd, nb * kvd, nb * kvd,
 		nb * qd, nb * hp->n_embd, nb * hp->n_ff, nb * hp->n_ff,
 		(size_t)c->nth * n_ctx, nb * hp->n_rot,
+		((size_t)c->nth * (n_ctx + hp->head_dim) + 1) / 2,
 	};
 	float **ptrs[] = { &c->x, &c->xb, &c->q, &c->k, &c->v, &c->att,
-			   &c->out, &c->hb, &c->hb2, &c->scores, &c->rope };
+			   &c->out, &c->hb, &c->hb2, &c->scores, &c->rope,
+			   (float **)&c->h16 };
 	size_t total = 0, off[HRT_ARRAY_LEN(sizes)];
 	for (size_t i = 0; i < HRT_ARRAY_LEN(sizes); i++) {
 		off[i] = total;
@@ -241,6 +247,9 @@ struct att_job {
 	float scale;
 };
 
+/* One task per (token, head) pair range. Scores and the weighted sum of
+ * values are F16 dot products through the kernel table (the query and the
+ * probabilities are rounded to F16 for them, as the peer does). */
 static void att_worker(void *ctx, int ith, int nth)
 {
 	struct att_job *j = ctx;
@@ -248,8 +257,12 @@ static void att_worker(void *ctx, int ith, int nth)
 	const struct hrt_hparams *hp = &c->m->hp;
 	uint32_t hd = hp->head_dim, gq = hp->n_head / hp->n_head_kv;
 	size_t qd = (size_t)hp->n_head * hd;
+	const struct hrt_kern_isa *K = hrt_kern();
+	hrt_vec_dot_fn dot = K->vec_dot[HRT_F16];
+	hrt_from_float_fn to16 = K->quantize[HRT_F16];
 	float *sc = c->scores + (size_t)ith * c->n_ctx;
-	float vacc[4096];
+	uint16_t *a16 = c->h16 + (size_t)ith * (c->n_ctx + hd);
+	uint16_t *q16 = a16 + c->n_ctx;
 	long b0, b1;
 	hrt_split((long)j->b->n * hp->n_head, ith, nth, &b0, &b1);
 	for (long w = b0; w < b1; w++) {
@@ -257,13 +270,11 @@ static void att_worker(void *ctx, int ith, int nth)
 		uint32_t h = (uint32_t)(w % hp->n_head), kh = h / gq;
 		const struct hrt_kv *kv = j->b->kv[t];
 		int32_t np = j->b->pos[t] + 1;
-		const float *q = c->q + (size_t)t * qd + (size_t)h * hd;
+		to16(c->q + (size_t)t * qd + (size_t)h * hd, q16, hd);
 		float mx = -INFINITY;
 		for (int32_t p = 0; p < np; p++) {
-			const uint16_t *k = kv_k(kv, j->layer, p) + (size_t)kh * hd;
-			float s = 0;
-			for (uint32_t d = 0; d < hd; d++)
-				s += q[d] * hrt_fp16_to_f32(k[d]);
+			float s;
+			dot(hd, &s, kv_k(kv, j->layer, p) + (size_t)kh * hd, q16);
 			s *= j->scale;
 			sc[p] = s;
 			if (s > mx)
@@ -276,14 +287,12 @@ static void att_worker(void *ctx, int ith, int nth)
 			sum += e;
 		}
 		float inv = (float)(1.0 / sum);
-		memset(vacc, 0, hd * sizeof(float));
-		for (int32_t p = 0; p < np; p++) {
-			const uint16_t *v = kv_v(kv, j->layer, p) + (size_t)kh * hd;
-			float a = sc[p] * inv;
-			for (uint32_t d = 0; d < hd; d++)
-				vacc[d] += a * hrt_fp16_to_f32(v[d]);
-		}
-		memcpy(c->att + (size_t)t * qd + (size_t)h * hd, vacc, hd * sizeof(float));
+		for (int32_t p = 0; p < np; p++)
+			sc[p] *= inv;
+		to16(sc, a16, np);
+		float *out = c->att + (size_t)t * qd + (size_t)h * hd;
+		for (uint32_t d = 0; d < hd; d++)
+			dot(np, &out[d], kv_vt(kv, j->layer, (size_t)kh * hd + d), a16);
 	}
 }
 
@@ -372,10 +381,9 @@ static void run_layers(struct hrt_compute *c, const struct hrt_batch *b)
 			rope_apply(c->q + t * qd, cs, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type);
 			rope_apply(c->k + t * kvd, cs, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type);
 			uint16_t *kd = kv_k(b->kv[t], l, b->pos[t]);
-			uint16_t *vd = kv_v(b->kv[t], l, b->pos[t]);
 			for (size_t i = 0; i < kvd; i++) {
 				kd[i] = hrt_f32_to_fp16(c->k[t * kvd + i]);
-				vd[i] = hrt_f32_to_fp16(c->v[t * kvd + i]);
+				kv_vt(b->kv[t], l, i)[b->pos[t]] = hrt_f32_to_fp16(c->v[t * kvd + i]);
 			}
 		}
 		struct att_job aj = { c, b, l, scale };
