@@ -31,6 +31,8 @@ struct req {
 	char **stops;              /* owned copies of gen.stop */
 	int (*on_text)(void *ctx, const char *text, size_t len);
 	void (*on_done)(void *ctx, const struct hrt_req_result *r);
+	void (*constrain)(void *ctx, float *logits, int32_t n_vocab);
+	void (*accept)(void *ctx, int32_t tok);
 	void *ctx;
 	atomic_bool cancel;
 	uint64_t t_submit;
@@ -162,6 +164,8 @@ int hrt_sched_submit(struct hrt_sched *s, const struct hrt_req_params *p,
 	r->gen.stop = (const char *const *)r->stops;
 	r->on_text = p->on_text;
 	r->on_done = p->on_done;
+	r->constrain = p->constrain;
+	r->accept = p->accept;
 	r->ctx = p->ctx;
 	r->t_submit = hrt_now_ns();
 
@@ -479,7 +483,12 @@ static void step(struct hrt_sched *s)
 		if (sl->row < 0)
 			continue;
 		float *lg = s->logits + (size_t)sl->row * s->n_vocab;
+		struct req *r = sl->r;
+		if (r->constrain)
+			r->constrain(r->ctx, lg, (int32_t)s->n_vocab);
 		int32_t t = hrt_sampler_pick(sl->smp, lg, sl->toks, sl->n_past);
+		if (r->accept)
+			r->accept(r->ctx, t);
 		take_token(s, sl, t);
 	}
 	pthread_mutex_lock(&s->mu);

@@ -63,6 +63,12 @@ struct hrt_req_params {
 	/* called exactly once, last, from the worker thread (or from submit's
 	 * caller never: submit failures are returned, not called back) */
 	void (*on_done)(void *ctx, const struct hrt_req_result *r);
+	/* optional constraint (e.g. JSON output): before each token is
+	 * sampled, constrain may set logits (n_vocab) of tokens the output
+	 * must not continue with to -INFINITY (leaving at least one); accept
+	 * is then told the token chosen (end-of-generation included) */
+	void (*constrain)(void *ctx, float *logits, int32_t n_vocab);
+	void (*accept)(void *ctx, int32_t tok);
 	void *ctx;
 };
 
