@@ -181,9 +181,13 @@ static size_t act_row_bytes(uint32_t wtype, int64_t ncols)
 }
 
 /* Panels (several tokens interleaved, see kern.h) are used from this many
- * tokens on: below it, vec_dot on rows streams the weights once per token
- * anyway and a panel of mostly padding costs more (bench/kern_bench). */
+ * tokens on. Even a panel of 2 real tokens out of 16 beats vec_dot over
+ * 16-row blocks (AVX-512, Q4_0 + Q4_K over the bench shapes, 2 threads, cpu
+ * clock, medians of 3: n=2 18.4 vs 20.4 ms, n=4 19.4 vs 21.2, n=8 19.1 vs
+ * 37.9; bench/kern_bench -n 2|4|8 built with -DPANEL_MIN_N=2|16). */
+#ifndef PANEL_MIN_N
 #define PANEL_MIN_N 2
+#endif
 
 static bool use_panels(const struct hrt_kern_isa *k, uint32_t at, int n)
 {
@@ -276,9 +280,12 @@ struct mm_job {
  * per thread: no false sharing); each thread walks its rows in blocks so a
  * block of weight rows is reused for every token while still in cache. */
 #define ROW_UNIT 16
-/* rows per gemm call on panels: the gemm unpacks this many rows once per
- * chunk of columns and runs every panel of tokens over them */
+/* rows per gemm call on panels: the gemm unpacks its rows (in groups of
+ * its own) once per chunk of columns and runs every panel of tokens over
+ * them, so a call covers all n tokens */
+#ifndef PANEL_ROWS
 #define PANEL_ROWS 64
+#endif
 
 static void mm_rows(const struct mm_job *j, int ith, int nth, long *r0,
 		    long *r1)
@@ -310,7 +317,7 @@ static void mm_worker(void *ctx, int ith, int nth)
 				int nt = HRT_MIN(4, j->n - t);
 				j->gemm(W->ncols, nr, nt, w + (size_t)r * W->row_bytes,
 					W->row_bytes, j->act + (size_t)t * j->astride,
-					j->astride, j->Y + (size_t)t * W->nrows + r,
+					j->astride, j->Y + (size_t)t * (size_t)W->nrows + r,
 					(size_t)W->nrows);
 			}
 		}
@@ -321,7 +328,7 @@ static void mm_worker(void *ctx, int ith, int nth)
 		long re = HRT_MIN(rb + RB, r1);
 		for (int t = 0; t < j->n; t++) {
 			const uint8_t *a = j->act + (size_t)t * j->astride;
-			float *y = j->Y + (size_t)t * W->nrows;
+			float *y = j->Y + (size_t)t * (size_t)W->nrows;
 			for (long r = rb; r < re; r++)
 				j->dot(W->ncols, &y[r], w + (size_t)r * W->row_bytes, a);
 		}

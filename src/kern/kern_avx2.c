@@ -1,0 +1,538 @@
+/*
+ * kern/kern_avx2 — AVX2 + FMA + F16C kernels: activation quantizers and the
+ * dot products of every computable weight type (decode). Any x86-64 with
+ * AVX2 runs them; the AVX-512 table supersedes this one where available.
+ * No gemm here: prompt processing runs vec_dot over blocks of rows.
+ *
+ * Integer sums are exact: vpmaddubsw (unsigned x signed byte pairs into
+ * saturating int16) is only given codes small enough never to saturate
+ * (<= 63 against |a| <= 127; Q8_0 uses |w| against a with w's sign, and
+ * activations never hold -128: our quantizers map amax to +-127). Float
+ * scaling per block; results agree with kern/quant_ref.c to ~1e-6 relative.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kern/kern.h"
+#include "kern/quant_blocks.h"
+
+void hrt_kern_fill_avx2(struct hrt_kern_isa *t);
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* ---------------------------------------------------------------- helpers */
+
+ALWAYS_INLINE float f16(uint16_t h)
+{
+	return _cvtsh_ss(h);
+}
+
+ALWAYS_INLINE int32_t load_i32(const void *p)
+{
+	int32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+ALWAYS_INLINE float hsum_ps(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+ALWAYS_INLINE int32_t hsum_i32(__m256i v)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+	return _mm_cvtsi128_si32(s);
+}
+
+ALWAYS_INLINE float hmax_ps(__m256 v)
+{
+	__m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_max_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+ALWAYS_INLINE __m256 abs_ps(__m256 v)
+{
+	return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+}
+
+ALWAYS_INLINE __m256i ld(const void *p)
+{
+	return _mm256_loadu_si256((const __m256i *)p);
+}
+
+/* pairs of unsigned u x signed a into int16, then into int32 lanes */
+ALWAYS_INLINE __m256i dot_us(__m256i u, __m256i a)
+{
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(u, a), _mm256_set1_epi16(1));
+}
+
+/* 32 int32 -> 32 int8 with saturation, in order */
+ALWAYS_INLINE __m256i pack_i8(__m256i q0, __m256i q1, __m256i q2, __m256i q3)
+{
+	__m256i a = _mm256_packs_epi32(q0, q1), b = _mm256_packs_epi32(q2, q3);
+	__m256i c = _mm256_packs_epi16(a, b);
+	/* undo the per-lane interleave of the packs */
+	return _mm256_permutevar8x32_epi32(c, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* ------------------------------------------------------------ quantizers */
+
+/* roundf: half away from zero */
+ALWAYS_INLINE __m256 round_away(__m256 v)
+{
+	__m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+	__m256 f = abs_ps(_mm256_sub_ps(v, t));
+	__m256 m = _mm256_cmp_ps(f, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+	__m256 one = _mm256_or_ps(_mm256_set1_ps(1.0f), _mm256_and_ps(v, _mm256_set1_ps(-0.0f)));
+	return _mm256_add_ps(t, _mm256_and_ps(m, one));
+}
+
+/* one Q8_0 block; *df = d before fp16 rounding; returns the sum of codes */
+ALWAYS_INLINE int q8_0_block(const float *x, uint16_t *dout, float *df, int8_t *qs)
+{
+	__m256 v[4];
+	__m256 am = _mm256_setzero_ps();
+	for (int i = 0; i < 4; i++) {
+		v[i] = _mm256_loadu_ps(x + 8 * i);
+		am = _mm256_max_ps(am, abs_ps(v[i]));
+	}
+	float amax = hmax_ps(am);
+	float d = amax / 127, id = d != 0 ? 1.0f / d : 0.0f;
+	*dout = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+	*df = d;
+	__m256 vid = _mm256_set1_ps(id);
+	__m256i q[4];
+	for (int i = 0; i < 4; i++)
+		q[i] = _mm256_cvttps_epi32(round_away(_mm256_mul_ps(v[i], vid)));
+	__m256i p = pack_i8(q[0], q[1], q[2], q[3]);
+	_mm256_storeu_si256((__m256i *)qs, p);
+	/* sum of the saturated codes */
+	__m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), p);
+	return hsum_i32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
+}
+
+static void quantize_q8_0(const float *x, void *y, int64_t n)
+{
+	struct hrt_blk_q8_0 *b = y;
+	for (int64_t i = 0; i < n / HRT_QK; i++, b++, x += HRT_QK) {
+		uint16_t d;
+		float df;
+		q8_0_block(x, &d, &df, b->qs);
+		b->d = d;
+	}
+}
+
+static void quantize_q8_1(const float *x, void *y, int64_t n)
+{
+	struct hrt_blk_q8_1 *b = y;
+	for (int64_t i = 0; i < n / HRT_QK; i++, b++, x += HRT_QK) {
+		uint16_t d;
+		float df;
+		int sum = q8_0_block(x, &d, &df, b->qs);
+		b->d = d;
+		b->s = _cvtss_sh((float)sum * df, _MM_FROUND_TO_NEAREST_INT);
+	}
+}
+
+static void quantize_q8_k(const float *x, void *y, int64_t n)
+{
+	struct hrt_blk_q8_k *b = y;
+	for (int64_t i = 0; i < n / HRT_QK_K; i++, b++, x += HRT_QK_K) {
+		__m256 am = _mm256_setzero_ps();
+		for (int k = 0; k < 32; k++)
+			am = _mm256_max_ps(am, abs_ps(_mm256_loadu_ps(x + 8 * k)));
+		float amax = hmax_ps(am);
+		if (!(amax > 0)) {
+			memset(b, 0, sizeof *b);
+			continue;
+		}
+		float max = 0;
+		for (int k = 0; k < 32; k++) {
+			int m = _mm256_movemask_ps(_mm256_cmp_ps(abs_ps(_mm256_loadu_ps(x + 8 * k)),
+								 _mm256_set1_ps(amax), _CMP_EQ_OQ));
+			if (m) {
+				max = x[8 * k + __builtin_ctz((unsigned)m)];
+				break;
+			}
+		}
+		float is = -127.f / max;
+		__m256 vis = _mm256_set1_ps(is);
+		for (int k = 0; k < 8; k++) {
+			__m256i q[4];
+			for (int j = 0; j < 4; j++)
+				q[j] = _mm256_cvtps_epi32(_mm256_round_ps(
+					_mm256_mul_ps(vis, _mm256_loadu_ps(x + 32 * k + 8 * j)),
+					_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+			__m256i p = pack_i8(q[0], q[1], q[2], q[3]);
+			_mm256_storeu_si256((__m256i *)(b->qs + 32 * k), p);
+			__m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), p),
+						      _mm256_set1_epi16(1));
+			/* int32 lanes 0..3 hold group 2k, 4..7 group 2k + 1 */
+			__m128i lo = _mm256_castsi256_si128(s), hi = _mm256_extracti128_si256(s, 1);
+			__m128i h = _mm_hadd_epi32(lo, hi);
+			h = _mm_hadd_epi32(h, h);
+			b->bsums[2 * k] = (int16_t)_mm_cvtsi128_si32(h);
+			b->bsums[2 * k + 1] = (int16_t)_mm_extract_epi32(h, 1);
+		}
+		b->d = is != 0 ? 1 / is : 0.0f;
+	}
+}
+
+/* ----------------------------------------------------- float dot products */
+
+static void vec_dot_f32(int64_t n, float *s, const void *x, const void *y)
+{
+	const float *a = x, *b = y;
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+		acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+	}
+	float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+	for (; i < n; i++)
+		sum += a[i] * b[i];
+	*s = sum;
+}
+
+static void vec_dot_f16(int64_t n, float *s, const void *x, const void *y)
+{
+	const uint16_t *a = x, *b = y;
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))),
+				       _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i))), acc0);
+		acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i + 8))),
+				       _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i + 8))), acc1);
+	}
+	float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+	for (; i < n; i++)
+		sum += f16(a[i]) * f16(b[i]);
+	*s = sum;
+}
+
+ALWAYS_INLINE __m256 bf16x8(const uint16_t *p)
+{
+	return _mm256_castsi256_ps(_mm256_slli_epi32(
+		_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+static void vec_dot_bf16(int64_t n, float *s, const void *x, const void *y)
+{
+	const uint16_t *a = x, *b = y;
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		acc0 = _mm256_fmadd_ps(bf16x8(a + i), bf16x8(b + i), acc0);
+		acc1 = _mm256_fmadd_ps(bf16x8(a + i + 8), bf16x8(b + i + 8), acc1);
+	}
+	float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+	for (; i < n; i++) {
+		uint32_t ua = (uint32_t)a[i] << 16, ub = (uint32_t)b[i] << 16;
+		float fa, fb;
+		memcpy(&fa, &ua, 4);
+		memcpy(&fb, &ub, 4);
+		sum += fa * fb;
+	}
+	*s = sum;
+}
+
+/* -------------------------------------------- 32-element block formats */
+
+ALWAYS_INLINE __m256i nibbles_32(const uint8_t *qs)
+{
+	__m128i q = _mm_loadu_si128((const __m128i *)qs);
+	__m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+	return _mm256_and_si256(v, _mm256_set1_epi8(15));
+}
+
+/* bit j of the 32-bit qh -> 16 added to byte j */
+ALWAYS_INLINE __m256i q5_bits(__m256i u, const uint8_t *qh)
+{
+	const __m256i shuf = _mm256_setr_epi64x(0, 0x0101010101010101ll,
+						0x0202020202020202ll, 0x0303030303030303ll);
+	const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+	__m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(load_i32(qh)), shuf);
+	v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+	return _mm256_add_epi8(u, _mm256_and_si256(v, _mm256_set1_epi8(16)));
+}
+
+/* sum(u a) - off * sum(a), int32 lanes; pairs stay within int16 */
+ALWAYS_INLINE __m256i dot_off(__m256i u, __m256i a, int off)
+{
+	__m256i p = _mm256_maddubs_epi16(u, a);
+	if (off)
+		p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(_mm256_set1_epi8((char)off), a));
+	return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+#define LEGACY_DOT(name, wblk, ablk, codes, off, has_min) \
+	static void name(int64_t n, float *s, const void *x, const void *y) \
+	{ \
+		const struct wblk *a = x; \
+		const struct ablk *b = y; \
+		__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(); \
+		float ms = 0; \
+		for (int64_t i = 0; i < n / HRT_QK; i++) { \
+			__m256i d = dot_off(codes, ld(b[i].qs), off); \
+			__m256 sc = _mm256_set1_ps(f16(a[i].d) * f16(b[i].d)); \
+			if (i & 1) \
+				acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), sc, acc1); \
+			else \
+				acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), sc, acc0); \
+			if (has_min) \
+				ms += MIN_TERM(a[i], b[i]); \
+		} \
+		*s = hsum_ps(_mm256_add_ps(acc0, acc1)) + ms; \
+	}
+
+#define MIN_TERM(wa, wb) 0
+LEGACY_DOT(vec_dot_q4_0, hrt_blk_q4_0, hrt_blk_q8_0, nibbles_32(a[i].qs), 8, 0)
+LEGACY_DOT(vec_dot_q5_0, hrt_blk_q5_0, hrt_blk_q8_0, q5_bits(nibbles_32(a[i].qs), a[i].qh), 16, 0)
+#undef MIN_TERM
+#define MIN_TERM(wa, wb) (f16((wa).m) * f16((wb).s))
+LEGACY_DOT(vec_dot_q4_1, hrt_blk_q4_1, hrt_blk_q8_1, nibbles_32(a[i].qs), 0, 1)
+LEGACY_DOT(vec_dot_q5_1, hrt_blk_q5_1, hrt_blk_q8_1, q5_bits(nibbles_32(a[i].qs), a[i].qh), 0, 1)
+#undef MIN_TERM
+
+static void vec_dot_q8_0(int64_t n, float *s, const void *x, const void *y)
+{
+	const struct hrt_blk_q8_0 *a = x, *b = y;
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / HRT_QK; i++) {
+		__m256i w = ld(a[i].qs), av = ld(b[i].qs);
+		__m256i d = dot_us(_mm256_sign_epi8(w, w), _mm256_sign_epi8(av, w));
+		__m256 sc = _mm256_set1_ps(f16(a[i].d) * f16(b[i].d));
+		if (i & 1)
+			acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), sc, acc1);
+		else
+			acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), sc, acc0);
+	}
+	*s = hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+/* --------------------------------------------------------------- k-quants */
+
+/* Q4_K / Q5_K scales: 16 int16 lanes, 0..7 the scales, 8..15 the mins */
+ALWAYS_INLINE __m256i k4_scales16(const uint8_t *s)
+{
+	uint32_t s0 = (uint32_t)load_i32(s), s1 = (uint32_t)load_i32(s + 4),
+		 s2 = (uint32_t)load_i32(s + 8);
+	uint32_t sc_lo = s0 & 0x3f3f3f3f, m_lo = s1 & 0x3f3f3f3f;
+	uint32_t sc_hi = (s2 & 0x0f0f0f0f) | ((s0 >> 6) & 0x03030303) << 4;
+	uint32_t m_hi = ((s2 >> 4) & 0x0f0f0f0f) | ((s1 >> 6) & 0x03030303) << 4;
+	return _mm256_cvtepu8_epi16(_mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)m_lo, (int)m_hi));
+}
+
+/* int16 lane j of v (j < 8, from the low 128 bits) in every lane */
+ALWAYS_INLINE __m256i bcast16(__m256i lowdup, int j)
+{
+	return _mm256_shuffle_epi8(lowdup, _mm256_set1_epi16((short)(2 * j | (2 * j + 1) << 8)));
+}
+
+/* int16 lanes: [v_j x 8, v_j+1 x 8] for j even (groups of 16) */
+ALWAYS_INLINE __m256i pair16(__m256i lowdup, int j)
+{
+	__m256i a = bcast16(lowdup, j), b = bcast16(lowdup, j + 1);
+	return _mm256_blend_epi32(a, b, 0xf0);
+}
+
+ALWAYS_INLINE void q45k_dot(const uint8_t *qs, const uint8_t *qh, const uint8_t *scales,
+			    const uint16_t *dd, const struct hrt_blk_q8_k *b, __m256 *acc,
+			    __m256 *accm)
+{
+	const __m256i m4 = _mm256_set1_epi8(15);
+	__m256i sm = k4_scales16(scales);
+	__m256i sc = _mm256_permute2x128_si256(sm, sm, 0x00); /* scales both halves */
+	__m256i mn = _mm256_permute2x128_si256(sm, sm, 0x11); /* mins both halves */
+	__m256i h = qh ? ld(qh) : _mm256_setzero_si256();
+	__m256i tot = _mm256_setzero_si256();
+	for (int c = 0; c < 4; c++) {
+		__m256i q = ld(qs + 32 * c);
+		__m256i lo = _mm256_and_si256(q, m4);
+		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+		if (qh) {
+			const __m256i one = _mm256_set1_epi8(1);
+			lo = _mm256_add_epi8(lo, _mm256_slli_epi16(
+				_mm256_and_si256(_mm256_srli_epi16(h, 2 * c), one), 4));
+			hi = _mm256_add_epi8(hi, _mm256_slli_epi16(
+				_mm256_and_si256(_mm256_srli_epi16(h, 2 * c + 1), one), 4));
+		}
+		__m256i plo = _mm256_maddubs_epi16(lo, ld(b->qs + 64 * c));
+		__m256i phi = _mm256_maddubs_epi16(hi, ld(b->qs + 64 * c + 32));
+		tot = _mm256_add_epi32(tot, _mm256_madd_epi16(plo, bcast16(sc, 2 * c)));
+		tot = _mm256_add_epi32(tot, _mm256_madd_epi16(phi, bcast16(sc, 2 * c + 1)));
+	}
+	*acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(f16(dd[0]) * b->d), *acc);
+	/* mins: bsums g against m[g / 2] */
+	__m256i m16 = _mm256_shuffle_epi8(mn, _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5,
+								 6, 7, 6, 7, 8, 9, 8, 9, 10, 11,
+								 10, 11, 12, 13, 12, 13, 14, 15,
+								 14, 15));
+	__m256i pm = _mm256_madd_epi16(ld(b->bsums), m16);
+	*accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pm), _mm256_set1_ps(f16(dd[1]) * b->d), *accm);
+}
+
+static void vec_dot_q4_k(int64_t n, float *s, const void *x, const void *y)
+{
+	const struct hrt_blk_q4_k *a = x;
+	const struct hrt_blk_q8_k *b = y;
+	__m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / HRT_QK_K; i++) {
+		const uint16_t dd[2] = { a[i].d, a[i].dmin };
+		q45k_dot(a[i].qs, NULL, a[i].scales, dd, &b[i], &acc, &accm);
+	}
+	*s = hsum_ps(_mm256_sub_ps(acc, accm));
+}
+
+static void vec_dot_q5_k(int64_t n, float *s, const void *x, const void *y)
+{
+	const struct hrt_blk_q5_k *a = x;
+	const struct hrt_blk_q8_k *b = y;
+	__m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / HRT_QK_K; i++) {
+		const uint16_t dd[2] = { a[i].d, a[i].dmin };
+		q45k_dot(a[i].qs, a[i].qh, a[i].scales, dd, &b[i], &acc, &accm);
+	}
+	*s = hsum_ps(_mm256_sub_ps(acc, accm));
+}
+
+/* the 16-group formats: codes u[8] of 32 (group 2k, 2k + 1 in vector k),
+ * scales sc16 (int16, 16 lanes) */
+ALWAYS_INLINE __m256i dot16(const __m256i u[8], const int8_t *a, __m256i sc16)
+{
+	__m256i lo = _mm256_permute2x128_si256(sc16, sc16, 0x00);
+	__m256i hi = _mm256_permute2x128_si256(sc16, sc16, 0x11);
+	__m256i tot = _mm256_setzero_si256();
+	for (int k = 0; k < 8; k++) {
+		__m256i p = _mm256_maddubs_epi16(u[k], ld(a + 32 * k));
+		__m256i sc = k < 4 ? pair16(lo, 2 * k) : pair16(hi, 2 * k - 8);
+		tot = _mm256_add_epi32(tot, _mm256_madd_epi16(p, sc));
+	}
+	return tot;
+}
+
+/* Q6_K codes 0..63 (value + 32) in element order, 32 per vector */
+ALWAYS_INLINE void q6k_codes(const struct hrt_blk_q6_k *b, __m256i u[8])
+{
+	const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+	for (int h = 0; h < 2; h++) {
+		__m256i l0 = ld(b->ql + 64 * h), l1 = ld(b->ql + 64 * h + 32);
+		__m256i qh = ld(b->qh + 32 * h);
+		u[4 * h] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+					   _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+		u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+					       _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+		u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+					       _mm256_and_si256(qh, m30));
+		u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+					       _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+	}
+}
+
+/* low 2 bits of Q2_K / Q3_K */
+ALWAYS_INLINE void q2bit_codes(const uint8_t *qs, __m256i u[8])
+{
+	const __m256i m3 = _mm256_set1_epi8(3);
+	for (int h = 0; h < 2; h++) {
+		__m256i q = ld(qs + 32 * h);
+		for (int k = 0; k < 4; k++)
+			u[4 * h + k] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), m3);
+	}
+}
+
+static void vec_dot_q6_k(int64_t n, float *s, const void *x, const void *y)
+{
+	const struct hrt_blk_q6_k *a = x;
+	const struct hrt_blk_q8_k *b = y;
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / HRT_QK_K; i++) {
+		__m256i u[8];
+		q6k_codes(&a[i], u);
+		__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
+		__m256i tot = dot16(u, b[i].qs, sc16);
+		tot = _mm256_sub_epi32(tot, _mm256_slli_epi32(_mm256_madd_epi16(ld(b[i].bsums), sc16), 5));
+		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(f16(a[i].d) * b[i].d), acc);
+	}
+	*s = hsum_ps(acc);
+}
+
+static void vec_dot_q3_k(int64_t n, float *s, const void *x, const void *y)
+{
+	const struct hrt_blk_q3_k *a = x;
+	const struct hrt_blk_q8_k *b = y;
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / HRT_QK_K; i++) {
+		__m256i u[8];
+		q2bit_codes(a[i].qs, u);
+		__m256i hm = ld(a[i].hmask);
+		for (int k = 0; k < 8; k++) /* hmask bit k: + 4 */
+			u[k] = _mm256_add_epi8(u[k], _mm256_slli_epi16(_mm256_and_si256(
+				_mm256_srli_epi16(hm, k), _mm256_set1_epi8(1)), 2));
+		const uint8_t *sp = a[i].scales;
+		__m128i v = _mm_loadl_epi64((const __m128i *)sp);
+		__m128i m4 = _mm_set1_epi8(15);
+		__m128i lo = _mm_unpacklo_epi64(_mm_and_si128(v, m4),
+						_mm_and_si128(_mm_srli_epi16(v, 4), m4));
+		__m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(load_i32(sp + 8)),
+							  _mm_setr_epi32(0, 2, 4, 6)),
+					   _mm_set1_epi8(3));
+		__m128i sc8 = _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi8(32));
+		__m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+		__m256i tot = dot16(u, b[i].qs, sc16);
+		tot = _mm256_sub_epi32(tot, _mm256_slli_epi32(_mm256_madd_epi16(ld(b[i].bsums), sc16), 2));
+		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(f16(a[i].d) * b[i].d), acc);
+	}
+	*s = hsum_ps(acc);
+}
+
+static void vec_dot_q2_k(int64_t n, float *s, const void *x, const void *y)
+{
+	const struct hrt_blk_q2_k *a = x;
+	const struct hrt_blk_q8_k *b = y;
+	__m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / HRT_QK_K; i++) {
+		__m256i u[8];
+		q2bit_codes(a[i].qs, u);
+		__m256i sb = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
+		__m256i sc16 = _mm256_and_si256(sb, _mm256_set1_epi16(15));
+		__m256i m16 = _mm256_srli_epi16(sb, 4);
+		__m256i tot = dot16(u, b[i].qs, sc16);
+		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot), _mm256_set1_ps(f16(a[i].d) * b[i].d), acc);
+		__m256i pm = _mm256_madd_epi16(ld(b[i].bsums), m16);
+		accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pm), _mm256_set1_ps(f16(a[i].dmin) * b[i].d), accm);
+	}
+	*s = hsum_ps(_mm256_sub_ps(acc, accm));
+}
+
+/* ------------------------------------------------------------------ table */
+
+void hrt_kern_fill_avx2(struct hrt_kern_isa *t)
+{
+	t->quantize[HRT_Q8_0] = quantize_q8_0;
+	t->quantize[HRT_Q8_1] = quantize_q8_1;
+	t->quantize[HRT_Q8_K] = quantize_q8_k;
+
+	t->vec_dot[HRT_F32] = vec_dot_f32;
+	t->vec_dot[HRT_F16] = vec_dot_f16;
+	t->vec_dot[HRT_BF16] = vec_dot_bf16;
+	t->vec_dot[HRT_Q4_0] = vec_dot_q4_0;
+	t->vec_dot[HRT_Q4_1] = vec_dot_q4_1;
+	t->vec_dot[HRT_Q5_0] = vec_dot_q5_0;
+	t->vec_dot[HRT_Q5_1] = vec_dot_q5_1;
+	t->vec_dot[HRT_Q8_0] = vec_dot_q8_0;
+	t->vec_dot[HRT_Q2_K] = vec_dot_q2_k;
+	t->vec_dot[HRT_Q3_K] = vec_dot_q3_k;
+	t->vec_dot[HRT_Q4_K] = vec_dot_q4_k;
+	t->vec_dot[HRT_Q5_K] = vec_dot_q5_k;
+	t->vec_dot[HRT_Q6_K] = vec_dot_q6_k;
+}

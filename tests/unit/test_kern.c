@@ -1,0 +1,616 @@
+/*
+ * tests/unit/test_kern — every ISA table this CPU can run (hrt_kern_available)
+ * against the reference kernels of kern/quant_ref: activation quantizers
+ * (exact bytes), vec_dot for every computable weight type and several row
+ * lengths, gemm tiles (panel layouts included) against vec_dot for awkward
+ * shapes, and the whole hrt_matmul driver against a naive float product of
+ * the dequantized operands with 1 and 2 threads. No timing here.
+ *
+ * Tolerance: integer parts are exact by construction, float scaling differs
+ * in order only, so |got - want| <= 1e-5 * sum_k |w_k * a_k| (dequantized).
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fp16.h"
+#include "core/util.h"
+#include "kern/kern.h"
+#include "kern/quant_blocks.h"
+#include "kern/quant_ref.h"
+#include "kern/types.h"
+#include "t.h"
+
+#define REL_TOL 1e-5
+
+/* ------------------------------------------------------------ utilities */
+
+static uint64_t rng_u64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static float rng_unif(uint64_t *s)
+{
+	return (float)(rng_u64(s) >> 40) * 0x1p-24f;
+}
+
+static float rng_gauss(uint64_t *s)
+{
+	float sum = 0;
+	for (int i = 0; i < 12; i++)
+		sum += rng_unif(s);
+	return sum - 6.0f;
+}
+
+/* gaussian values with a per-32 magnitude that varies over 4 decades, a
+ * few outliers, and now and then a block of exact ties (x.5 after scaling) */
+static void fill_x(float *x, int64_t n, uint64_t seed)
+{
+	for (int64_t i = 0; i < n; i += 32) {
+		float mag = powf(10.f, 2.f * rng_unif(&seed) - 2.f);
+		int kind = (int)(rng_u64(&seed) % 8);
+		for (int64_t j = i; j < i + 32 && j < n; j++) {
+			if (kind == 0)
+				/* amax 127 gives d = 1: every x.5 is a tie */
+				x[j] = (float)((int)(rng_u64(&seed) % 255) - 127) + 0.5f;
+			else
+				x[j] = rng_gauss(&seed) * mag;
+		}
+		if (kind == 0)
+			x[i] = -127.0f;
+		if (kind == 1)
+			x[i + rng_u64(&seed) % 32] *= 20.f;
+	}
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = hrt_malloc_aligned(n ? n : 1);
+	if (!p) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+static size_t row_bytes(uint32_t type, int64_t n)
+{
+	uint64_t b = 0;
+	if (!hrt_type_row_bytes(type, (uint64_t)n, &b))
+		return 0;
+	return (size_t)b;
+}
+
+/* random bytes for n elements of a type, every scale field a finite fp16
+ * of magnitude in [2^-14, 2) (random elsewhere: every code pattern occurs) */
+static void fill_blocks(uint32_t type, void *dst, int64_t n, uint64_t seed)
+{
+	const struct hrt_type_traits *t = hrt_type_get(type);
+	if (!t->quantized) {
+		float *x = malloc((size_t)n * sizeof(float));
+		fill_x(x, n, seed);
+		t->from_float(x, dst, n);
+		free(x);
+		return;
+	}
+	size_t nb = (size_t)(n / t->blck);
+	uint8_t *p = dst;
+	for (size_t i = 0; i < nb * t->size; i++)
+		p[i] = (uint8_t)rng_u64(&seed);
+	for (size_t i = 0; i < nb; i++, p += t->size) {
+		size_t off[2] = { 0, 0 };
+		int nf = 0;
+		switch (type) {
+		case HRT_Q4_0: case HRT_Q5_0: case HRT_Q8_0:
+			nf = 1;
+			break;
+		case HRT_Q4_1: case HRT_Q5_1:
+		case HRT_Q4_K: case HRT_Q5_K:
+			off[1] = 2;
+			nf = 2;
+			break;
+		case HRT_Q2_K:
+			off[0] = offsetof(struct hrt_blk_q2_k, d);
+			off[1] = offsetof(struct hrt_blk_q2_k, dmin);
+			nf = 2;
+			break;
+		case HRT_Q3_K:
+			off[0] = offsetof(struct hrt_blk_q3_k, d);
+			nf = 1;
+			break;
+		case HRT_Q6_K:
+			off[0] = offsetof(struct hrt_blk_q6_k, d);
+			nf = 1;
+			break;
+		default:
+			break;
+		}
+		for (int f = 0; f < nf; f++) {
+			uint16_t h = (uint16_t)(rng_u64(&seed) & 0xbfff);
+			if (!(h & 0x7c00))
+				h |= 0x0400;
+			memcpy(p + off[f], &h, 2);
+		}
+	}
+}
+
+/* the weight types with a vec_dot, and the activation types */
+static const uint32_t w_types[] = {
+	HRT_Q4_0, HRT_Q4_1, HRT_Q5_0, HRT_Q5_1, HRT_Q8_0, HRT_Q2_K, HRT_Q3_K,
+	HRT_Q4_K, HRT_Q5_K, HRT_Q6_K, HRT_F32, HRT_F16, HRT_BF16,
+};
+static const uint32_t a_types[] = {
+	HRT_Q8_0, HRT_Q8_1, HRT_Q8_K, HRT_F32, HRT_F16, HRT_BF16,
+};
+
+/* row lengths: 1 block, odd counts (3: below a 4-block step; 7: a step and
+ * a tail), 4096, 11008 (a partial chunk of columns in the AVX-512 gemm, 43
+ * super-blocks) */
+#define NLEN 5
+static int lengths(uint32_t type, int64_t out[NLEN])
+{
+	int64_t b = hrt_type_get(type)->blck;
+	if (b == 1)
+		b = 32;
+	out[0] = b;
+	out[1] = 3 * b;
+	out[2] = 7 * b;
+	out[3] = 4096;
+	out[4] = 11008;
+	return NLEN;
+}
+
+/* sum |w_k a_k| of the dequantized operands (the scale of the error) */
+static double abs_dot(uint32_t wt, const void *w, uint32_t at, const void *a,
+		      int64_t n, float *tw, float *ta)
+{
+	hrt_type_get(wt)->to_float(w, tw, n);
+	hrt_type_get(at)->to_float(a, ta, n);
+	double s = 0;
+	for (int64_t k = 0; k < n; k++)
+		s += fabs((double)tw[k] * (double)ta[k]);
+	return s;
+}
+
+static bool close_to(double got, double want, double scale)
+{
+	return fabs(got - want) <= REL_TOL * scale + 1e-30;
+}
+
+/* run fn once per available table (named in failure messages) */
+static const char *cur_isa;
+static void each_isa(void (*fn)(void))
+{
+	const char *const *av = hrt_kern_available();
+	for (int i = 0; av[i]; i++) {
+		cur_isa = av[i];
+		CHECK(hrt_kern_select(av[i]) == 0);
+		CHECK(!strcmp(hrt_kern()->name, av[i]));
+		fn();
+	}
+	hrt_kern_select(av[0]);
+	/* the default table is the best one: select it back */
+	for (int i = 0; av[i]; i++)
+		hrt_kern_select(av[i]);
+}
+
+/* ----------------------------------------------------------------- tests */
+
+static void test_tables(void)
+{
+	const char *const *av = hrt_kern_available();
+	CHECK(av[0] && !strcmp(av[0], "ref"));
+	CHECK(hrt_kern_select("no-such-isa") == -1);
+	const char *e = getenv("HEARTH_ISA");
+	if (e && *e) {
+		bool have = false;
+		for (int i = 0; av[i]; i++)
+			have |= !strcmp(av[i], e);
+		/* hrt_kern() was initialised with the override */
+		CHECKF(!have || !strcmp(hrt_kern()->name, e), "HEARTH_ISA=%s gave %s",
+		       e, hrt_kern()->name);
+	}
+	for (int i = 0; av[i]; i++) {
+		printf("# table %s\n", av[i]);
+		hrt_kern_select(av[i]);
+		const struct hrt_kern_isa *k = hrt_kern();
+		for (size_t j = 0; j < HRT_ARRAY_LEN(w_types); j++) {
+			uint32_t w = w_types[j];
+			CHECKF(k->vec_dot[w] != NULL, "%s: no vec_dot for %s", av[i],
+			       hrt_type_name(w));
+			uint32_t at = hrt_kern_act_type(w);
+			CHECKF(k->quantize[at] != NULL, "%s: no quantize for %s", av[i],
+			       hrt_type_name(at));
+			if (k->panel[at])
+				CHECKF(k->gemm[w] != NULL, "%s: panel without gemm for %s",
+				       av[i], hrt_type_name(w));
+		}
+	}
+}
+
+static void quantize_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	for (size_t i = 0; i < HRT_ARRAY_LEN(a_types); i++) {
+		uint32_t at = a_types[i];
+		int64_t ns[NLEN];
+		lengths(at, ns);
+		for (int li = 0; li < NLEN; li++) {
+			int64_t n = ns[li];
+			if (n % hrt_type_get(at)->blck)
+				continue;
+			size_t rb = row_bytes(at, n);
+			float *x = xmalloc((size_t)n * sizeof(float));
+			uint8_t *got = xmalloc(rb), *want = xmalloc(rb);
+			for (int rep = 0; rep < 4; rep++) {
+				fill_x(x, n, 1000 + (uint64_t)rep * 7 + (uint64_t)n);
+				if (rep == 3) /* an all-zero row */
+					memset(x, 0, (size_t)n * sizeof(float));
+				memset(got, 0x5a, rb);
+				k->quantize[at](x, got, n);
+				hrt_type_get(at)->from_float(x, want, n);
+				size_t b = 0;
+				while (b < rb && got[b] == want[b])
+					b++;
+				CHECKF(b == rb, "%s quantize %s n=%lld rep %d: byte %zu is %02x, ref %02x",
+				       cur_isa, hrt_type_name(at), (long long)n, rep, b,
+				       b < rb ? got[b] : 0, b < rb ? want[b] : 0);
+			}
+			hrt_free_aligned(x);
+			hrt_free_aligned(got);
+			hrt_free_aligned(want);
+		}
+	}
+}
+
+static void test_quantize(void)
+{
+	each_isa(quantize_one);
+}
+
+static void vec_dot_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	for (size_t i = 0; i < HRT_ARRAY_LEN(w_types); i++) {
+		uint32_t wt = w_types[i];
+		uint32_t at = hrt_kern_act_type(wt);
+		const struct hrt_type_traits *tt = hrt_type_get(wt);
+		int64_t ns[NLEN];
+		lengths(wt, ns);
+		for (int li = 0; li < NLEN; li++) {
+			int64_t n = ns[li];
+			uint8_t *w = xmalloc(row_bytes(wt, n));
+			uint8_t *a = xmalloc(row_bytes(at, n));
+			uint8_t *aref = xmalloc(row_bytes(tt->dot_type, n));
+			float *x = xmalloc((size_t)n * sizeof(float));
+			float *tw = xmalloc((size_t)n * sizeof(float));
+			float *ta = xmalloc((size_t)n * sizeof(float));
+			for (int rep = 0; rep < 3; rep++) {
+				uint64_t seed = 77 + (uint64_t)rep * 1000 + (uint64_t)n + wt;
+				fill_blocks(wt, w, n, seed);
+				fill_x(x, n, seed ^ 0xabcdef);
+				k->quantize[at](x, a, n);
+				hrt_type_get(tt->dot_type)->from_float(x, aref, n);
+				float got = NAN, want = NAN;
+				k->vec_dot[wt](n, &got, w, a);
+				tt->vec_dot(n, &want, w, aref);
+				/* same activation type: same bytes (checked above) */
+				double sc = abs_dot(wt, w, at, a, n, tw, ta);
+				if (at != tt->dot_type) {
+					/* own activation format: vs the float dot */
+					double s = 0;
+					for (int64_t e = 0; e < n; e++)
+						s += (double)tw[e] * ta[e];
+					want = (float)s;
+				}
+				CHECKF(close_to(got, want, sc),
+				       "%s vec_dot %s n=%lld rep %d: %.9g, ref %.9g (scale %.3g)",
+				       cur_isa, tt->name, (long long)n, rep, (double)got,
+				       (double)want, sc);
+			}
+			hrt_free_aligned(w);
+			hrt_free_aligned(a);
+			hrt_free_aligned(aref);
+			hrt_free_aligned(x);
+			hrt_free_aligned(tw);
+			hrt_free_aligned(ta);
+		}
+	}
+}
+
+static void test_vec_dot(void)
+{
+	each_isa(vec_dot_one);
+}
+
+/*
+ * gemm tiles, called directly, against vec_dot of the same quantized values:
+ * row counts below, at and past the tile and unpack sizes, token counts
+ * below, at and past a panel.
+ */
+static void gemm_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	static const int nrs[] = { 1, 3, 8, 13, 33, 64 };
+	static const int nts[] = { 1, 2, 5, 16, 17, 35 };
+	for (size_t i = 0; i < HRT_ARRAY_LEN(w_types); i++) {
+		uint32_t wt = w_types[i];
+		if (!k->gemm[wt])
+			continue;
+		uint32_t at = hrt_kern_act_type(wt);
+		const struct hrt_type_traits *tt = hrt_type_get(wt);
+		int64_t ns[NLEN];
+		lengths(wt, ns);
+		for (int li = 0; li < NLEN; li++) {
+			int64_t n = ns[li];
+			/* fewer combinations for the long rows (sanitizer time) */
+			int maxr = n >= 4096 ? 33 : 64, maxt = n >= 4096 ? 17 : 35;
+			size_t wrb = row_bytes(wt, n), arb = row_bytes(at, n);
+			size_t arbp = (arb + 63) & ~(size_t)63;
+			uint8_t *w = xmalloc(wrb * 64);
+			fill_blocks(wt, w, n * 64, 5 + (uint64_t)n + wt);
+			float *x = xmalloc((size_t)n * 35 * sizeof(float));
+			fill_x(x, n * 35, 99 + (uint64_t)n);
+			uint8_t *rows = xmalloc(arbp * 35);
+			for (int t = 0; t < 35; t++)
+				k->quantize[at](x + (size_t)t * n, rows + (size_t)t * arbp, n);
+			/* the panels of all 35 tokens, or the rows */
+			size_t pstride = 0;
+			uint8_t *pan = NULL;
+			if (k->panel[at]) {
+				uint64_t nb = (uint64_t)n / hrt_type_get(at)->blck;
+				pstride = (size_t)((nb * k->panel_blk_bytes[at] + 63) & ~63ull);
+				pan = xmalloc(pstride * 3);
+			}
+			float *y = xmalloc(67 * 35 * sizeof(float));
+			/* expected values and error scales, once */
+			float *want = xmalloc((size_t)(maxr * maxt) * sizeof(float));
+			double *scale = xmalloc((size_t)(maxr * maxt) * sizeof(double));
+			float *dw = xmalloc((size_t)(n * maxr) * sizeof(float));
+			float *da = xmalloc((size_t)(n * maxt) * sizeof(float));
+			for (int r = 0; r < maxr; r++)
+				tt->to_float(w + (size_t)r * wrb, dw + (size_t)r * n, n);
+			for (int t = 0; t < maxt; t++)
+				hrt_type_get(at)->to_float(rows + (size_t)t * arbp,
+							   da + (size_t)t * n, n);
+			for (int t = 0; t < maxt; t++)
+				for (int r = 0; r < maxr; r++) {
+					k->vec_dot[wt](n, &want[t * maxr + r], w + (size_t)r * wrb,
+						       rows + (size_t)t * arbp);
+					double sc = 0;
+					for (int64_t e = 0; e < n; e++)
+						sc += fabs((double)dw[(size_t)r * n + e] *
+							   da[(size_t)t * n + e]);
+					scale[t * maxr + r] = sc;
+				}
+			for (size_t ri = 0; ri < HRT_ARRAY_LEN(nrs); ri++)
+				for (size_t ti = 0; ti < HRT_ARRAY_LEN(nts); ti++) {
+					int nr = nrs[ri], nt = nts[ti];
+					if (nr > maxr || nt > maxt)
+						continue;
+					size_t ldy = (size_t)nr + 3;
+					const void *act = rows;
+					size_t as = arbp;
+					if (pan) {
+						int P = k->panel_n;
+						for (int p = 0; p * P < nt; p++)
+							k->panel[at](x + (size_t)p * P * n, (size_t)n,
+								     HRT_MIN(P, nt - p * P), n,
+								     pan + (size_t)p * pstride);
+						act = pan;
+						as = pstride;
+					}
+					for (size_t e = 0; e < 67 * 35; e++)
+						y[e] = NAN;
+					k->gemm[wt](n, nr, nt, w, wrb, act, as, y, ldy);
+					int bad = 0;
+					for (int t = 0; t < nt && !bad; t++)
+						for (int r = 0; r < nr && !bad; r++) {
+							float got = y[(size_t)t * ldy + (size_t)r];
+							float wv = want[t * maxr + r];
+							if (!close_to(got, wv, scale[t * maxr + r])) {
+								CHECKF(0, "%s gemm %s n=%lld nr=%d nt=%d: y[%d][%d] %.9g, vec_dot %.9g",
+								       cur_isa, tt->name, (long long)n, nr, nt,
+								       t, r, (double)got, (double)wv);
+								bad = 1;
+							}
+						}
+					/* nothing written outside the tile */
+					for (int t = 0; t < nt && !bad; t++)
+						for (size_t r = (size_t)nr; r < ldy; r++)
+							if (!isnan(y[(size_t)t * ldy + r])) {
+								CHECKF(0, "%s gemm %s wrote past row %d",
+								       cur_isa, tt->name, nr);
+								bad = 1;
+								break;
+							}
+				}
+			hrt_free_aligned(w);
+			hrt_free_aligned(x);
+			hrt_free_aligned(rows);
+			hrt_free_aligned(pan);
+			hrt_free_aligned(y);
+			hrt_free_aligned(want);
+			hrt_free_aligned(scale);
+			hrt_free_aligned(dw);
+			hrt_free_aligned(da);
+		}
+	}
+}
+
+static void test_gemm(void)
+{
+	each_isa(gemm_one);
+}
+
+/*
+ * The driver: Y = X W^T for n tokens against a naive double product of the
+ * dequantized weights and the dequantized activations (quantized with the
+ * reference quantizer of the activation type: same values), with 1 and 2
+ * threads, for decode (n = 1) and prompt shapes.
+ */
+static struct hrt_pool *pools[2];
+
+/* sum over the blocks of a Q4_1/Q5_1 row (bs bytes per block: d, m, ...)
+ * of |m| * |sum of the block's activations| */
+static double min_term(const uint8_t *row, size_t bs, const float *a, int64_t n)
+{
+	double s = 0;
+	for (int64_t b = 0; b < n / 32; b++, row += bs) {
+		uint16_t m;
+		memcpy(&m, row + 2, 2);
+		double as = 0;
+		for (int k = 0; k < 32; k++)
+			as += a[32 * b + k];
+		s += fabs((double)hrt_fp16_to_f32(m)) * fabs(as);
+	}
+	return s;
+}
+
+static void matmul_one(void)
+{
+	static const int toks[] = { 1, 2, 7, 16, 37 };
+	static const int64_t rows_n[] = { 1, 19, 100 };
+	for (size_t i = 0; i < HRT_ARRAY_LEN(w_types); i++) {
+		uint32_t wt = w_types[i];
+		uint32_t at = hrt_kern_act_type(wt);
+		int64_t ncols = hrt_type_get(wt)->blck == 256 ? 768 : 96;
+		for (size_t ri = 0; ri < HRT_ARRAY_LEN(rows_n); ri++) {
+			int64_t nrows = rows_n[ri];
+			struct hrt_wt W = { wt, ncols, nrows, row_bytes(wt, ncols), NULL };
+			uint8_t *wd = xmalloc(W.row_bytes * (size_t)nrows);
+			fill_blocks(wt, wd, ncols * nrows, 31 + (uint64_t)nrows + wt);
+			W.data = wd;
+			float *deq = xmalloc((size_t)(ncols * nrows) * sizeof(float));
+			for (int64_t r = 0; r < nrows; r++)
+				hrt_wt_row(&W, r, deq + r * ncols);
+			float *X = xmalloc((size_t)(ncols * 37) * sizeof(float));
+			fill_x(X, ncols * 37, 8 + (uint64_t)nrows);
+			float *Xq = xmalloc((size_t)(ncols * 37) * sizeof(float));
+			uint8_t *tmp = xmalloc(row_bytes(at, ncols));
+			for (int t = 0; t < 37; t++) {
+				hrt_type_get(at)->from_float(X + t * ncols, tmp, ncols);
+				hrt_type_get(at)->to_float(tmp, Xq + t * ncols, ncols);
+			}
+			float *Y = xmalloc((size_t)(nrows * 37) * sizeof(float));
+			for (size_t ti = 0; ti < HRT_ARRAY_LEN(toks); ti++)
+				for (int th = 0; th < 2; th++) {
+					int n = toks[ti];
+					void *scr = xmalloc(hrt_matmul_scratch(wt, ncols, n));
+					hrt_matmul(pools[th], &W, X, n, Y, scr);
+					int bad = 0;
+					for (int t = 0; t < n && !bad; t++)
+						for (int64_t r = 0; r < nrows && !bad; r++) {
+							double s = 0, sc = 0;
+							for (int64_t e = 0; e < ncols; e++) {
+								double p = (double)deq[r * ncols + e] *
+									   Xq[t * ncols + e];
+								s += p;
+								sc += fabs(p);
+							}
+							/* Q4_1/Q5_1 take the block sums of the
+							 * activations as fp16 (Q8_1's s, as ggml):
+							 * m * s is off by up to 2^-10 relative: d and s
+							 * both rounded to fp16 */
+							if (at == HRT_Q8_1)
+								sc += min_term(wd + (size_t)r * W.row_bytes,
+									       hrt_type_get(wt)->size,
+									       Xq + t * ncols, ncols) * 0x1p-10 / REL_TOL;
+							float got = Y[(size_t)t * (size_t)nrows + (size_t)r];
+							if (!close_to(got, s, sc)) {
+								CHECKF(0, "%s matmul %s %lldx%lld n=%d threads=%d: Y[%d][%lld] %.9g, naive %.9g",
+								       cur_isa, hrt_type_name(wt), (long long)nrows,
+								       (long long)ncols, n, th + 1, t, (long long)r,
+								       (double)got, s);
+								bad = 1;
+							}
+						}
+					hrt_free_aligned(scr);
+				}
+			hrt_free_aligned(wd);
+			hrt_free_aligned(deq);
+			hrt_free_aligned(X);
+			hrt_free_aligned(Xq);
+			hrt_free_aligned(tmp);
+			hrt_free_aligned(Y);
+		}
+	}
+}
+
+static void test_matmul(void)
+{
+	pools[0] = hrt_pool_new(1);
+	pools[1] = hrt_pool_new(2);
+	CHECK(pools[0] && pools[1]);
+	if (pools[0] && pools[1])
+		each_isa(matmul_one);
+	hrt_pool_free(pools[0]);
+	hrt_pool_free(pools[1]);
+}
+
+/* shared activations (hrt_matmul_quantize once, hrt_matmul_pre for two
+ * matrices of types with the same activation type), larger shapes */
+static void matmul_pre_one(void)
+{
+	static const uint32_t pairs[][2] = { { HRT_Q4_K, HRT_Q6_K }, { HRT_Q4_0, HRT_Q8_0 } };
+	struct hrt_pool *pool = hrt_pool_new(2);
+	for (size_t pi = 0; pi < HRT_ARRAY_LEN(pairs); pi++) {
+		int64_t ncols = 2304, nrows = 80;
+		int n = 21;
+		if (hrt_kern_act_type(pairs[pi][0]) != hrt_kern_act_type(pairs[pi][1]))
+			continue;
+		float *X = xmalloc((size_t)(ncols * n) * sizeof(float));
+		fill_x(X, ncols * n, 4242);
+		size_t need = HRT_MAX(hrt_matmul_scratch(pairs[pi][0], ncols, n),
+				      hrt_matmul_scratch(pairs[pi][1], ncols, n));
+		void *act = xmalloc(need);
+		size_t st = hrt_matmul_quantize(pool, pairs[pi][0], ncols, X, n, act);
+		for (int m = 0; m < 2; m++) {
+			uint32_t wt = pairs[pi][m];
+			struct hrt_wt W = { wt, ncols, nrows, row_bytes(wt, ncols), NULL };
+			uint8_t *wd = xmalloc(W.row_bytes * (size_t)nrows);
+			fill_blocks(wt, wd, ncols * nrows, 555 + (uint64_t)m);
+			W.data = wd;
+			float *Y = xmalloc((size_t)(nrows * n) * sizeof(float));
+			float *Y2 = xmalloc((size_t)(nrows * n) * sizeof(float));
+			void *scr = xmalloc(hrt_matmul_scratch(wt, ncols, n));
+			hrt_matmul_pre(pool, &W, act, st, n, Y);
+			hrt_matmul(NULL, &W, X, n, Y2, scr);
+			for (size_t e = 0; e < (size_t)(nrows * n); e++)
+				if (Y[e] != Y2[e]) {
+					CHECKF(0, "%s matmul_pre %s: element %zu %.9g vs %.9g", cur_isa,
+					       hrt_type_name(wt), e, (double)Y[e], (double)Y2[e]);
+					break;
+				}
+			hrt_free_aligned(wd);
+			hrt_free_aligned(Y);
+			hrt_free_aligned(Y2);
+			hrt_free_aligned(scr);
+		}
+		hrt_free_aligned(X);
+		hrt_free_aligned(act);
+	}
+	hrt_pool_free(pool);
+}
+
+static void test_matmul_pre(void)
+{
+	each_isa(matmul_pre_one);
+}
+
+int main(void)
+{
+	RUN(test_tables);
+	RUN(test_quantize);
+	RUN(test_vec_dot);
+	RUN(test_gemm);
+	RUN(test_matmul);
+	RUN(test_matmul_pre);
+	return t_done();
+}
