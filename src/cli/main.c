@@ -15,6 +15,9 @@ static const struct {
 	{ "tokenize", cmd_tokenize, "print token ids as JSON" },
 	{ "logits", cmd_logits, "print the logits of a prompt as JSON" },
 	{ "generate", cmd_generate, "generate a continuation (--json for ids and text)" },
+	{ "quantize", cmd_quantize, "convert a model to another type or mix (Q4_K_M, Q8_0, ...)" },
+	{ "mkmodel", cmd_mkmodel, "write a synthetic model (real shape, random weights)" },
+	{ "bench", cmd_bench, "measure prompt and decode speed (tokens/s), like llama-bench" },
 };
 
 static void help(FILE *f)

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# bench/run.sh — what `make bench` runs: the speed suite on synthetic models
+# with the shape of Llama-3.2-1B (dim 2048, 16 layers, 32 heads, 8 KV heads,
+# FFN 8192, tied output) and a 32k vocabulary, in Q4_0, Q8_0 and Q4_K_M.
+#
+#   make bench                                  # hearth only
+#   PEER_BENCH=/path/to/llama-bench make bench  # also the peer, same files, same run
+#
+# Environment: BENCH_P (prompt tokens, 128), BENCH_N (generated tokens, 32),
+# BENCH_REPS (3), BENCH_THREADS (all CPUs), BENCH_TYPES ("Q4_0 Q8_0 Q4_K_M"),
+# HEARTH_BIN (build/hearth). Models are made once with `hearth mkmodel`
+# and kept in bench/out/ (ignored by git). Prints one table: per type the
+# file size, pp and tg tokens/s (medians), the decode bound (bytes read per
+# token / read bandwidth measured by bench/bw with the same threads) and
+# tg/bound; with PEER_BENCH, the peer's medians and our/peer ratios.
+# Nothing here asserts a speed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+H=${HEARTH_BIN:-build/hearth}
+OUT=bench/out
+P=${BENCH_P:-128}
+N=${BENCH_N:-32}
+R=${BENCH_REPS:-3}
+TH=${BENCH_THREADS:-$(nproc)}
+TYPES=${BENCH_TYPES:-Q4_0 Q8_0 Q4_K_M}
+VOCAB=../shared/vocab/ggml-vocab-llama-spm.gguf
+mkdir -p "$OUT"
+
+[ -x "$H" ] || { echo "bench: $H not built (make)" >&2; exit 1; }
+if [ -f "$VOCAB" ]; then vflag=(--vocab "$VOCAB"); vtag=spm32k
+else vflag=(); vtag=bytes; echo "bench: $VOCAB not found, using the built-in vocabulary" >&2; fi
+
+# bandwidth program: built here with the host's vector instructions
+if [ ! -x "$OUT/bw" ] || [ bench/bw.c -nt "$OUT/bw" ]; then
+	${CC:-cc} -std=c11 -O2 -march=native -Wall -Wextra -pthread bench/bw.c -o "$OUT/bw"
+fi
+
+# field NAME from a one-line JSON object on stdin
+field() { grep -o "\"$1\": *[-0-9.eE+]*" | head -1 | sed 's/.*: *//'; }
+# median of numbers on stdin
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print ""; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+# peer t/s for the test line matching n_prompt/n_gen ($1 $2) in llama-bench jsonl on stdin:
+# median of samples_ts when present, else avg_ts
+peer_ts() {
+	local line
+	line=$(grep -E "\"n_prompt\": *$1[,}]" | grep -E "\"n_gen\": *$2[,}]" | head -1) || true
+	[ -n "$line" ] || { echo ""; return; }
+	if echo "$line" | grep -q '"samples_ts"'; then
+		echo "$line" | sed 's/.*"samples_ts": *\[\([^]]*\)\].*/\1/' | tr ',' '\n' | median
+	else echo "$line" | field avg_ts; fi
+}
+
+bw=$("$OUT/bw" -t "$TH" -r 9 --json | field read_gbs)
+echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(uname -m), $TH threads, pp$P tg$N, $R reps, read bandwidth $bw GB/s"
+echo "# hearth: $("$H" --version)${PEER_BENCH:+   peer: $PEER_BENCH}"
+echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
+echo
+if [ -n "${PEER_BENCH:-}" ]; then
+	echo "| type | size MiB | pp$P ours | pp$P peer | pp ratio | tg$N ours | tg$N peer | tg ratio | tg bound | tg/bound ours | tg/bound peer | peak RSS / (file+KV) |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+else
+	echo "| type | size MiB | pp$P t/s | tg$N t/s | tg bound | tg/bound | peak RSS / (file+KV) |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
+fi
+for ty in $TYPES; do
+	m=$OUT/llama-3.2-1b-$vtag-$ty.gguf
+	if [ ! -f "$m" ]; then
+		echo "bench: making $m" >&2
+		"$H" mkmodel --shape llama-3.2-1b "${vflag[@]}" --type "$ty" --seed 1 -o "$m" >&2
+	fi
+	j=$("$H" bench "$m" -p "$P" -n "$N" -r "$R" -t "$TH" --bw "$bw" --json)
+	pp=$(echo "$j" | field pp_tok_s)
+	tg=$(echo "$j" | field tg_tok_s)
+	bound=$(echo "$j" | field tg_bound_tok_s)
+	rss=$(echo "$j" | field peak_rss)
+	fb=$(echo "$j" | field file_bytes)
+	kv=$(echo "$j" | field kv_bytes)
+	size=$(awk -v b="$fb" 'BEGIN {printf "%.0f", b / 1048576}')
+	rr=$(awk -v r="$rss" -v f="$fb" -v k="$kv" 'BEGIN {printf "%.2f", r / (f + k)}')
+	if [ -n "${PEER_BENCH:-}" ]; then
+		pj=$("$PEER_BENCH" -m "$m" -p "$P" -n "$N" -r "$R" -t "$TH" -o jsonl 2>/dev/null || true)
+		ppp=$(echo "$pj" | peer_ts "$P" 0)
+		ptg=$(echo "$pj" | peer_ts 0 "$N")
+		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v ppp="$ppp" -v tg="$tg" -v ptg="$ptg" \
+			-v b="$bound" -v rr="$rr" 'function r(a, c) { return c > 0 ? sprintf("%.2f", a / c) : "-" }
+			BEGIN { printf "| %s | %s | %.2f | %s | %s | %.2f | %s | %s | %.1f | %s | %s | %s |\n",
+				ty, s, pp, ppp == "" ? "-" : sprintf("%.2f", ppp), r(pp, ppp), tg,
+				ptg == "" ? "-" : sprintf("%.2f", ptg), r(tg, ptg), b, r(tg, b), r(ptg, b), rr }'
+	else
+		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v tg="$tg" -v b="$bound" -v rr="$rr" \
+			'BEGIN { printf "| %s | %s | %.2f | %.2f | %.1f | %.2f | %s |\n", ty, s, pp, tg, b,
+				b > 0 ? tg / b : 0, rr }'
+	fi
+done
+echo
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"

@@ -1,0 +1,381 @@
+/*
+ * cli/cmd_bench — `hearth bench MODEL [-p 512] [-n 128] [-t THREADS]
+ * [-r REPS] [--json] [--bound] [--bw GB/S] [--no-warmup]`.
+ *
+ * Measures like the peer's llama-bench so numbers can be compared:
+ *   pp: evaluate a prompt of p random tokens in one go (batches of up to
+ *       512, llama-bench's default micro-batch) from an empty cache;
+ *   tg: generate n tokens one at a time, also from an empty cache, each
+ *       step computing the logits of its token.
+ * One warm-up run of each, then r repetitions; prints the median tokens/s
+ * and the standard deviation, peak RSS (getrusage) against model file +
+ * KV cache, and with --bound the decode limit set by memory bandwidth:
+ * bytes read per token (the weights; for an untied model the embedding
+ * table is not read, only one row of it) / read bandwidth, measured here
+ * with the same thread count (or given with --bw, e.g. from bench/bw).
+ * No timing is ever asserted: this only reports.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "core/util.h"
+#include "kern/types.h"
+#include "model/tools.h"
+
+struct bench_args {
+	const char *model;
+	int p, n, reps, threads;
+	bool json, bound, no_warmup;
+	double bw_gbs; /* given bandwidth, 0: measure when --bound */
+};
+
+struct stats {
+	double median, mean, sd;
+};
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static struct stats stats_of(double *v, int n)
+{
+	struct stats s = { 0 };
+	if (n <= 0)
+		return s;
+	qsort(v, (size_t)n, sizeof(*v), cmp_dbl);
+	s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	for (int i = 0; i < n; i++)
+		s.mean += v[i] / n;
+	for (int i = 0; n > 1 && i < n; i++)
+		s.sd += (v[i] - s.mean) * (v[i] - s.mean) / (n - 1);
+	s.sd = sqrt(s.sd);
+	return s;
+}
+
+/* ---------------------------------------------------------- bandwidth */
+
+struct bw_job {
+	const uint64_t *buf;
+	size_t n;        /* words */
+	uint64_t sum[256];
+};
+
+static void bw_read(void *ctx, int ith, int nth)
+{
+	struct bw_job *j = ctx;
+	long b, e;
+	hrt_split((long)(j->n / 8), ith, nth, &b, &e);
+	uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+	for (const uint64_t *p = j->buf + b * 8, *end = j->buf + e * 8; p < end; p += 8) {
+		a0 += p[0]; a1 += p[1]; a2 += p[2]; a3 += p[3];
+		a4 += p[4]; a5 += p[5]; a6 += p[6]; a7 += p[7];
+	}
+	j->sum[ith & 255] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+}
+
+/* median read bandwidth in GB/s over a 512 MiB buffer */
+static double measure_bw(struct hrt_pool *pool)
+{
+	size_t bytes = (size_t)512 << 20;
+	struct bw_job j = { .n = bytes / 8 };
+	uint64_t *buf = hrt_malloc_aligned(bytes);
+	if (!buf)
+		return 0;
+	for (size_t i = 0; i < j.n; i++)
+		buf[i] = i;
+	j.buf = buf;
+	double v[7];
+	hrt_pool_run(pool, bw_read, &j); /* warm */
+	for (int r = 0; r < 7; r++) {
+		uint64_t t0 = hrt_now_ns();
+		hrt_pool_run(pool, bw_read, &j);
+		v[r] = (double)bytes / (double)(hrt_now_ns() - t0);
+	}
+	hrt_free_aligned(buf);
+	return stats_of(v, 7).median;
+}
+
+/* ---------------------------------------------------------- runs */
+
+static int run_pp(struct hrt_session *s, const int32_t *toks, int p,
+		  double *tps, struct hrt_err *err)
+{
+	hrt_session_truncate(s, 0);
+	uint64_t t0 = hrt_now_ns();
+	int rc = hrt_session_eval(s, toks, (size_t)p, NULL, err);
+	*tps = p / ((double)(hrt_now_ns() - t0) / 1e9);
+	return rc;
+}
+
+static int run_tg(struct hrt_session *s, const int32_t *toks, int n,
+		  double *tps, struct hrt_err *err)
+{
+	hrt_session_truncate(s, 0);
+	uint64_t t0 = hrt_now_ns();
+	for (int i = 0; i < n; i++) {
+		int rc = hrt_session_eval(s, &toks[i], 1, NULL, err);
+		if (rc)
+			return rc;
+	}
+	*tps = n / ((double)(hrt_now_ns() - t0) / 1e9);
+	return HRT_OK;
+}
+
+/* ---------------------------------------------------------- report */
+
+static const char *type_name(const struct hrt_model *m, char *buf, size_t cap)
+{
+	uint32_t ft;
+	const struct hrt_gguf *g = hrt_model_gguf(m);
+	if (!hrt_gguf_get_u32(g, "general.file_type", &ft, NULL) && hrt_ftype_name(ft))
+		return hrt_ftype_name(ft);
+	/* the type holding most bytes */
+	uint64_t by[HRT_TYPE_COUNT] = { 0 };
+	uint32_t best = 0;
+	for (uint64_t i = 0; i < hrt_gguf_n_tensors(g); i++) {
+		const struct hrt_gguf_tensor *t = hrt_gguf_tensor(g, i);
+		by[t->type] += t->nbytes;
+		if (by[t->type] > by[best])
+			best = t->type;
+	}
+	snprintf(buf, cap, "%s", hrt_type_name(best) ? hrt_type_name(best) : "?");
+	return buf;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hearth bench MODEL [-p 512] [-n 128] [-t THREADS] [-r 5] [--json]\n"
+		   "                    [--bound] [--bw GB/S] [--no-warmup]\n"
+		   "  -p N       prompt tokens evaluated in one go (pp), 0 to skip\n"
+		   "  -n N       tokens generated one at a time (tg), 0 to skip\n"
+		   "  -r N       repetitions (median reported)\n"
+		   "  --bound    also print the decode limit set by memory bandwidth\n"
+		   "  --bw X     read bandwidth in GB/s for --bound instead of measuring\n");
+}
+
+static int parse(int argc, char **argv, struct bench_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->p = 512;
+	a->n = 128;
+	a->reps = 5;
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int *ip = !strcmp(s, "-p") ? &a->p : !strcmp(s, "-n") ? &a->n :
+			  !strcmp(s, "-r") ? &a->reps :
+			  !strcmp(s, "-t") || !strcmp(s, "--threads") ? &a->threads : NULL;
+		if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+			usage(stdout);
+			return 1;
+		} else if (ip) {
+			char *end;
+			long x = v ? strtol(v, &end, 10) : -1;
+			if (!v || *end || x < 0 || x > 65536)
+				return cli_fail("%s needs a number from 0 to 65536", s) + 1;
+			*ip = (int)x;
+			i++;
+		} else if (!strcmp(s, "--bw")) {
+			char *end;
+			a->bw_gbs = v ? strtod(v, &end) : 0;
+			if (!v || *end || !(a->bw_gbs > 0))
+				return cli_fail("--bw needs a bandwidth in GB/s") + 1;
+			a->bound = true;
+			i++;
+		} else if (!strcmp(s, "--json")) {
+			a->json = true;
+		} else if (!strcmp(s, "--bound")) {
+			a->bound = true;
+		} else if (!strcmp(s, "--no-warmup")) {
+			a->no_warmup = true;
+		} else if (s[0] != '-' && !a->model) {
+			a->model = s;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!a->model) {
+		usage(stderr);
+		return 2;
+	}
+	if (a->reps < 1)
+		return cli_fail("-r must be at least 1") + 1;
+	if (a->p + a->n == 0)
+		return cli_fail("nothing to measure: -p and -n are both 0") + 1;
+	return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	struct bench_args a;
+	int prc = parse(argc, argv, &a);
+	if (prc)
+		return prc == 1 ? 0 : 2;
+	struct hrt_err err = { 0 };
+	struct hrt_llm *l = NULL;
+	struct hrt_session *s = NULL;
+	char *path = NULL;
+	int32_t *toks = NULL;
+	double *pp = NULL, *tg = NULL;
+	int ret = 1;
+	uint32_t n_ctx = (uint32_t)(a.p + a.n);
+	struct hrt_llm_opts lo = { .n_threads = a.threads, .n_ctx = n_ctx,
+				   .n_batch = HRT_MAX(1, HRT_MIN(a.p, 512)) };
+	if (cli_resolve_model(a.model, false, &path, &err) ||
+	    hrt_llm_open(&l, path, &lo, &err) ||
+	    hrt_session_new(&s, l, n_ctx, &err)) {
+		cli_fail_err(&err);
+		goto out_free;
+	}
+	const struct hrt_model *m = hrt_llm_model(l);
+	const struct hrt_hparams *hp = hrt_model_hparams(m);
+	int nmax = HRT_MAX(a.p, a.n);
+	toks = malloc((size_t)nmax * sizeof(*toks));
+	pp = calloc((size_t)a.reps, sizeof(double));
+	tg = calloc((size_t)a.reps, sizeof(double));
+	if (!toks || !pp || !tg) {
+		cli_fail("no memory");
+		goto out_free;
+	}
+	/* random tokens (fixed seed), BOS first when the vocabulary adds one */
+	uint64_t rng = 0x2545F4914F6CDD1Dull;
+	for (int i = 0; i < nmax; i++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		toks[i] = (int32_t)(rng % hp->n_vocab);
+	}
+	int32_t bos = hrt_vocab_bos(hrt_llm_vocab(l));
+	if (bos >= 0 && (uint32_t)bos < hp->n_vocab && hrt_vocab_add_bos(hrt_llm_vocab(l)))
+		toks[0] = bos;
+
+	double tmp;
+	if (!a.no_warmup && ((a.p && run_pp(s, toks, a.p, &tmp, &err)) ||
+			     (a.n && run_tg(s, toks, 1, &tmp, &err)))) {
+		cli_fail_err(&err);
+		goto out_free;
+	}
+	for (int r = 0; r < a.reps; r++)
+		if (a.p && run_pp(s, toks, a.p, &pp[r], &err)) {
+			cli_fail_err(&err);
+			goto out_free;
+		}
+	for (int r = 0; r < a.reps; r++)
+		if (a.n && run_tg(s, toks, a.n, &tg[r], &err)) {
+			cli_fail_err(&err);
+			goto out_free;
+		}
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	uint64_t peak_rss = (uint64_t)ru.ru_maxrss * 1024;
+	struct stats sp = stats_of(pp, a.reps), st = stats_of(tg, a.reps);
+
+	/* sizes: file, KV cache (an unused cache of the same size: calloc'd
+	 * and freed untouched, so it does not count in the RSS) */
+	struct stat sb;
+	uint64_t file_bytes = stat(path, &sb) ? 0 : (uint64_t)sb.st_size;
+	uint64_t kv_bytes = 0;
+	struct hrt_kv *kv;
+	if (!hrt_kv_new(&kv, m, n_ctx, NULL)) {
+		kv_bytes = hrt_kv_bytes(kv);
+		hrt_kv_free(kv);
+	}
+	/* bytes read per decoded token: the weights (an untied embedding
+	 * table only one row), plus on average half the KV cache of a run */
+	uint64_t per_tok = hrt_model_weight_bytes(m);
+	const struct hrt_gguf_tensor *te =
+		hrt_gguf_find_tensor(hrt_model_gguf(m), "token_embd.weight");
+	if (!hp->tied_output && te && te->nbytes <= per_tok)
+		per_tok -= te->nbytes - te->nbytes / hp->n_vocab;
+	double kv_per_tok = n_ctx ? (double)kv_bytes / n_ctx * (a.n > 1 ? (a.n - 1) / 2.0 : 0) : 0;
+	double bw = a.bw_gbs;
+	if (a.bound && bw <= 0) {
+		struct hrt_pool *pool = hrt_pool_new(hrt_llm_n_threads(l));
+		bw = pool ? measure_bw(pool) : 0;
+		hrt_pool_free(pool);
+	}
+	double bound = a.bound && bw > 0 ? bw * 1e9 / ((double)per_tok + kv_per_tok) : 0;
+
+	char tbuf[32];
+	const char *tname = type_name(m, tbuf, sizeof tbuf);
+	uint64_t params = hrt_model_n_params(m);
+	int threads = hrt_llm_n_threads(l);
+	if (a.json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "model", path);
+		cJSON_AddStringToObject(o, "arch", hp->arch);
+		cJSON_AddStringToObject(o, "type", tname);
+		cJSON_AddNumberToObject(o, "size", (double)hrt_model_weight_bytes(m));
+		cJSON_AddNumberToObject(o, "params", (double)params);
+		cJSON_AddNumberToObject(o, "threads", threads);
+		cJSON_AddNumberToObject(o, "n_prompt", a.p);
+		cJSON_AddNumberToObject(o, "n_gen", a.n);
+		cJSON_AddNumberToObject(o, "reps", a.reps);
+		if (a.p) {
+			cJSON_AddNumberToObject(o, "pp_tok_s", sp.median);
+			cJSON_AddNumberToObject(o, "pp_stddev", sp.sd);
+		}
+		if (a.n) {
+			cJSON_AddNumberToObject(o, "tg_tok_s", st.median);
+			cJSON_AddNumberToObject(o, "tg_stddev", st.sd);
+		}
+		cJSON_AddNumberToObject(o, "peak_rss", (double)peak_rss);
+		cJSON_AddNumberToObject(o, "file_bytes", (double)file_bytes);
+		cJSON_AddNumberToObject(o, "kv_bytes", (double)kv_bytes);
+		cJSON_AddNumberToObject(o, "bytes_per_token", (double)per_tok + kv_per_tok);
+		if (a.bound) {
+			cJSON_AddNumberToObject(o, "bw_gbs", bw);
+			cJSON_AddNumberToObject(o, "tg_bound_tok_s", bound);
+		}
+		char *j = cJSON_PrintUnformatted(o);
+		if (j)
+			printf("%s\n", j);
+		free(j);
+		cJSON_Delete(o);
+	} else {
+		char desc[96], size[32], np[32];
+		snprintf(desc, sizeof desc, "%s %.1fB %s", hp->arch, (double)params / 1e9, tname);
+		snprintf(size, sizeof size, "%.2f MiB", (double)hrt_model_weight_bytes(m) / 1048576.0);
+		snprintf(np, sizeof np, "%.2f B", (double)params / 1e9);
+		printf("| %-24s | %12s | %8s | %7s | %8s | %20s |\n", "model", "size", "params",
+		       "threads", "test", "t/s");
+		printf("| %.24s | %.12s | %.8s | %.7s | %.8s | %.20s |\n", "------------------------",
+		       "------------", "--------", "-------", "--------", "--------------------");
+		char test[32], ts[48];
+		if (a.p) {
+			snprintf(test, sizeof test, "pp%d", a.p);
+			snprintf(ts, sizeof ts, "%.2f ± %.2f", sp.median, sp.sd);
+			printf("| %-24s | %12s | %8s | %7d | %8s | %20s |\n", desc, size, np, threads, test, ts);
+		}
+		if (a.n) {
+			snprintf(test, sizeof test, "tg%d", a.n);
+			snprintf(ts, sizeof ts, "%.2f ± %.2f", st.median, st.sd);
+			printf("| %-24s | %12s | %8s | %7d | %8s | %20s |\n", desc, size, np, threads, test, ts);
+		}
+		printf("\npeak RSS %.1f MiB = %.3f x (model file %.1f MiB + KV cache %.1f MiB)\n",
+		       (double)peak_rss / 1048576.0,
+		       (double)peak_rss / (double)HRT_MAX(1, file_bytes + kv_bytes),
+		       (double)file_bytes / 1048576.0, (double)kv_bytes / 1048576.0);
+		if (a.bound)
+			printf("decode bound %.2f tok/s (%.1f MiB read per token at %.2f GB/s); tg = %.0f%% of it\n",
+			       bound, ((double)per_tok + kv_per_tok) / 1048576.0, bw,
+			       bound > 0 ? 100.0 * st.median / bound : 0.0);
+	}
+	ret = 0;
+out_free:
+	free(toks);
+	free(pp);
+	free(tg);
+	hrt_session_free(s);
+	hrt_llm_close(l);
+	free(path);
+	return ret;
+}

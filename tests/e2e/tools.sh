@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# End-to-end tests of the model tools: `hearth mkmodel`, `hearth quantize`,
+# `hearth bench` (that it runs and reports; never how fast).
+# One line per check: PASS name / FAIL name: why / SKIP name: why.
+set -u
+H=${HEARTH_BIN:?}
+SH=${HEARTH_SHARED:-../shared}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export HEARTH_HOME=$T/home HEARTH_OFFLINE=1
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+skip() { echo "SKIP $1: $2"; }
+
+# --- mkmodel ---
+if ! "$H" mkmodel --seed 1 -o "$T/a.gguf" 2>"$T/e"; then
+	fail mkmodel_tiny "$(cat "$T/e")"
+elif ! "$H" show "$T/a.gguf" >"$T/o" 2>"$T/e" || ! grep -q "2 layers" "$T/o"; then
+	fail mkmodel_tiny "show: $(cat "$T/e" "$T/o" | head -5)"
+else pass mkmodel_tiny; fi
+
+"$H" mkmodel --seed 1 -o "$T/b.gguf" 2>/dev/null
+"$H" mkmodel --seed 2 -o "$T/c.gguf" 2>/dev/null
+if ! cmp -s "$T/a.gguf" "$T/b.gguf"; then fail mkmodel_same_seed "bytes differ"
+else pass mkmodel_same_seed; fi
+if cmp -s "$T/a.gguf" "$T/c.gguf"; then fail mkmodel_other_seed "bytes equal"
+else pass mkmodel_other_seed; fi
+
+if "$H" mkmodel --arch granite --n-layer 3 --type Q8_0 -o "$T/g.gguf" 2>"$T/e" &&
+	"$H" show "$T/g.gguf" >"$T/o" 2>&1 && grep -q "granite" "$T/o" && grep -q "3 layers" "$T/o"; then
+	pass mkmodel_granite
+else fail mkmodel_granite "$(cat "$T/e" "$T/o" 2>/dev/null | head -3)"; fi
+
+if [ -f "$SH/vocab/ggml-vocab-llama-spm.gguf" ]; then
+	if "$H" mkmodel --vocab "$SH/vocab/ggml-vocab-llama-spm.gguf" --type Q4_0 -o "$T/v.gguf" 2>"$T/e" &&
+		"$H" tokenize "$T/v.gguf" -p "Hello world" >"$T/o" 2>"$T/e" &&
+		grep -q "15043" "$T/o"; then
+		pass mkmodel_vocab
+	else fail mkmodel_vocab "$(cat "$T/e" "$T/o" | head -3)"; fi
+else skip mkmodel_vocab "no $SH/vocab"; fi
+
+if "$H" mkmodel --shape llama-9000 -o "$T/x.gguf" >"$T/o" 2>"$T/e"; then fail mkmodel_bad_shape "status 0"
+elif ! grep -q "llama-3.2-1b" "$T/e" || [ -e "$T/x.gguf" ]; then fail mkmodel_bad_shape "$(cat "$T/e")"
+else pass mkmodel_bad_shape; fi
+
+# --- quantize ---
+"$H" mkmodel --type F32 --n-layer 4 -o "$T/f32.gguf" 2>/dev/null
+ok=1
+for ty in Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K_M Q4_K_S Q4_K_M Q5_K_M Q6_K F16 BF16; do
+	if ! "$H" quantize -q "$T/f32.gguf" "$T/q-$ty.gguf" "$ty" 2>"$T/e"; then
+		fail "quantize_$ty" "$(cat "$T/e")"; ok=0; continue
+	fi
+	if ! "$H" logits "$T/q-$ty.gguf" -p "hi" >"$T/o" 2>"$T/e" || ! grep -q '"logits"' "$T/o"; then
+		fail "quantize_$ty" "does not run: $(cat "$T/e")"; ok=0
+	fi
+done
+[ $ok = 1 ] && pass quantize_all_types_run
+
+if "$H" show "$T/q-Q4_K_M.gguf" >"$T/o" 2>&1 && grep -q "Q6_K" "$T/o" && grep -q "Q4_K" "$T/o"; then
+	pass quantize_q4_k_m_mix
+else fail quantize_q4_k_m_mix "$(grep -i type "$T/o")"; fi
+
+"$H" quantize "$T/f32.gguf" "$T/q.gguf" Q4_K_M 2>"$T/e" >/dev/null
+if grep -q "blk.3.ffn_down.weight *F32 -> Q6_K" "$T/e" && grep -q "blk.1.ffn_down.weight *F32 -> Q4_K" "$T/e"; then
+	pass quantize_progress
+else fail quantize_progress "$(head -5 "$T/e")"; fi
+
+if "$H" quantize "$T/f32.gguf" "$T/u.gguf" Q7_Z >"$T/o" 2>"$T/e"; then fail quantize_unknown_type "status 0"
+elif ! grep -q "unknown type" "$T/e" || ! grep -q "Q4_K_M" "$T/e" || [ -e "$T/u.gguf" ]; then
+	fail quantize_unknown_type "$(cat "$T/e")"
+else pass quantize_unknown_type; fi
+
+if "$H" quantize "$T/f32.gguf" "$T/u.gguf" IQ2_XS >"$T/o" 2>"$T/e"; then fail quantize_iq_refused "status 0"
+elif ! grep -q "cannot produce" "$T/e"; then fail quantize_iq_refused "$(cat "$T/e")"
+else pass quantize_iq_refused; fi
+
+if "$H" quantize "$T/nope.gguf" "$T/u.gguf" Q8_0 >"$T/o" 2>"$T/e"; then fail quantize_missing_input "status 0"
+elif ! grep -q "nope.gguf" "$T/e" || [ "$(wc -l <"$T/e")" -ne 1 ]; then fail quantize_missing_input "$(cat "$T/e")"
+else pass quantize_missing_input; fi
+
+if "$H" quantize -q "$T/f32.gguf" "$T/no/dir/u.gguf" Q8_0 >"$T/o" 2>"$T/e"; then fail quantize_missing_dir "status 0"
+elif ! grep -q "no/dir" "$T/e"; then fail quantize_missing_dir "$(cat "$T/e")"
+else pass quantize_missing_dir; fi
+
+if "$H" quantize "$T/f32.gguf" >"$T/o" 2>"$T/e"; then fail quantize_usage "status 0"
+elif ! grep -q "usage" "$T/e"; then fail quantize_usage "$(cat "$T/e")"
+else pass quantize_usage; fi
+
+if ls "$T" | grep -q '\.tmp\.'; then fail no_temp_files "$(ls "$T")"
+else pass no_temp_files; fi
+
+# --- bench (reports only; no timing is checked) ---
+if "$H" bench "$T/q-Q4_K_M.gguf" -p 16 -n 4 -r 2 -t 1 --json >"$T/o" 2>"$T/e" &&
+	grep -q '"pp_tok_s":' "$T/o" && grep -q '"tg_tok_s":' "$T/o" &&
+	grep -q '"threads":1' "$T/o" && grep -q '"type":"Q4_K_M"' "$T/o" &&
+	grep -q '"peak_rss":' "$T/o"; then
+	pass bench_json
+else fail bench_json "$(cat "$T/e" "$T/o" | head -3)"; fi
+
+if "$H" bench "$T/q-Q8_0.gguf" -p 8 -n 2 -r 1 --bw 10 >"$T/o" 2>"$T/e" &&
+	grep -q "pp8" "$T/o" && grep -q "tg2" "$T/o" && grep -q "decode bound" "$T/o"; then
+	pass bench_table
+else fail bench_table "$(cat "$T/e" "$T/o" | head -5)"; fi
+
+if "$H" bench "$T/q-Q8_0.gguf" -n 0 -p 0 >"$T/o" 2>"$T/e"; then fail bench_nothing "status 0"
+else pass bench_nothing; fi
+
+if "$H" bench "$T/missing.gguf" >"$T/o" 2>"$T/e"; then fail bench_missing_model "status 0"
+elif ! grep -q "missing.gguf" "$T/e"; then fail bench_missing_model "$(cat "$T/e")"
+else pass bench_missing_model; fi
