@@ -67,25 +67,30 @@ static void free_weights(struct weights *w)
 	}
 }
 
+/* Matrix entries are uniform in [-0.15, 0.15]: larger ones make the random
+ * network ill-conditioned (attention near one-hot, activations with huge
+ * outliers), so that one 8-bit activation rounding decision or the
+ * summation order of an F16 dot product moves the logits by percents and
+ * kernels that are each correct disagree (seen at 0.3). */
 static void gen_weights(struct weights *w, const struct cfg *c)
 {
 	memset(w, 0, sizeof(*w));
 	w->c = *c;
 	int hd = c->E / c->H, qd = c->H * hd, kvd = c->KV * hd;
 	w->embd = mk((size_t)c->V * c->E, 1.0, 0);
-	w->out = c->tied ? NULL : mk((size_t)c->V * c->E, 0.3, 0);
+	w->out = c->tied ? NULL : mk((size_t)c->V * c->E, 0.15, 0);
 	w->onorm = mk((size_t)c->E, 0.2, 1.0);
 	w->freqs = c->freqs ? mk((size_t)c->rot / 2, 0.5, 2.0) : NULL;
 	for (int i = 0; i < c->L; i++) {
 		w->l[i].an = mk((size_t)c->E, 0.2, 1.0);
-		w->l[i].q = mk((size_t)qd * c->E, 0.3, 0);
-		w->l[i].k = mk((size_t)kvd * c->E, 0.3, 0);
-		w->l[i].v = mk((size_t)kvd * c->E, 0.3, 0);
-		w->l[i].o = mk((size_t)c->E * qd, 0.3, 0);
+		w->l[i].q = mk((size_t)qd * c->E, 0.15, 0);
+		w->l[i].k = mk((size_t)kvd * c->E, 0.15, 0);
+		w->l[i].v = mk((size_t)kvd * c->E, 0.15, 0);
+		w->l[i].o = mk((size_t)c->E * qd, 0.15, 0);
 		w->l[i].fn = mk((size_t)c->E, 0.2, 1.0);
-		w->l[i].g = mk((size_t)c->F * c->E, 0.3, 0);
-		w->l[i].u = mk((size_t)c->F * c->E, 0.3, 0);
-		w->l[i].d = mk((size_t)c->E * c->F, 0.3, 0);
+		w->l[i].g = mk((size_t)c->F * c->E, 0.15, 0);
+		w->l[i].u = mk((size_t)c->F * c->E, 0.15, 0);
+		w->l[i].d = mk((size_t)c->E * c->F, 0.15, 0);
 		if (c->bias) {
 			w->l[i].bq = mk((size_t)qd, 0.2, 0);
 			w->l[i].bk = mk((size_t)kvd, 0.2, 0);
@@ -360,18 +365,23 @@ static void check_cfg(const struct cfg *c, double tol)
 	/* the same positions token by token through the cache */
 	struct hrt_kv *kv2;
 	hrt_kv_new(&kv2, m, 64, &err);
+	/* (single-token and batched products may use different kernels —
+	 * vec_dot vs a gemm tile — so they agree to rounding, not bits; a
+	 * cache bug would be off by O(1)) */
 	float *one = malloc(sizeof(float) * c->V);
+	double *dref = malloc(sizeof(double) * c->V);
 	double worst_inc = 0;
 	for (int t = 0; t < N; t++) {
 		struct hrt_batch b1 = { 1, &tok[t], &pos[t], &kv2, NULL };
 		hrt_forward(cp, &b1, one, &err);
-		for (int i = 0; i < c->V; i++) {
-			double d = fabs(one[i] - lg[t * c->V + i]);
-			if (d > worst_inc)
-				worst_inc = d;
-		}
+		for (int i = 0; i < c->V; i++)
+			dref[i] = lg[t * c->V + i];
+		double e = nrmse(one, dref, c->V);
+		if (e > worst_inc)
+			worst_inc = e;
 	}
-	CHECKF(worst_inc < 1e-3, "incremental decode differs from the batch by %g", worst_inc);
+	free(dref);
+	CHECKF(worst_inc < 1e-3, "incremental decode differs from the batch: nrmse %g", worst_inc);
 	/* two sequences interleaved in one batch give the same rows */
 	struct hrt_kv *ka, *kb;
 	hrt_kv_new(&ka, m, 64, &err);
@@ -396,11 +406,13 @@ static void check_cfg(const struct cfg *c, double tol)
 	double worst_mix = 0;
 	for (int t = 0; t < N; t++)
 		for (int i = 0; i < c->V; i++) {
+			/* both batched: same kernels, so equal to rounding */
 			double d = fabs(lg2[(size_t)(2 * t) * c->V + i] - lg[t * c->V + i]);
-			if (d > worst_mix)
-				worst_mix = d;
+			double mg = fabs(lg[t * c->V + i]);
+			if (d / (mg > 1 ? mg : 1) > worst_mix)
+				worst_mix = d / (mg > 1 ? mg : 1);
 		}
-	CHECKF(worst_mix < 1e-3, "mixed-sequence batch differs by %g", worst_mix);
+	CHECKF(worst_mix < 1e-3, "mixed-sequence batch differs by %g (relative)", worst_mix);
 	/* invalid batches are refused before anything runs */
 	int32_t badtok = c->V, badpos = 64;
 	struct hrt_batch bb = { 1, &badtok, &pos[0], &kv, NULL };
@@ -450,14 +462,14 @@ static void granite_scales(void)
 /* quantized weights: the reference uses the dequantized values, so the
  * only differences are the 8-bit (or bf16) activations the dot products
  * use and summation order. On these small random networks that costs
- * 0.01-0.045 nrmse (measured); a wiring or layout bug costs > 0.3. The
+ * about 0.004-0.012 nrmse (measured); a wiring or layout bug costs > 0.3. The
  * kernels themselves are checked bit for bit in test_quant/test_kern. */
 static void quantized_types(void)
 {
 	uint32_t types[] = { HRT_Q8_0, HRT_Q4_0, HRT_Q4_1, HRT_Q5_0, HRT_Q5_1, HRT_BF16 };
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
 		struct cfg c = { "llama", 64, 2, 4, 2, 96, 128, 16, 10000, 0, false, false, false, 0, 0, 0, 0, types[i] };
-		check_cfg(&c, 0.08);
+		check_cfg(&c, 0.03);
 	}
 }
 
@@ -466,7 +478,7 @@ static void kquant_types(void)
 	uint32_t types[] = { HRT_Q2_K, HRT_Q3_K, HRT_Q4_K, HRT_Q5_K, HRT_Q6_K };
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
 		struct cfg c = { "granite", 256, 1, 4, 2, 256, 64, 64, 10000, 0, true, false, false, 2.0f, 0.5f, 0.09f, 4.0f, types[i] };
-		check_cfg(&c, 0.08);
+		check_cfg(&c, 0.03);
 	}
 }
 
