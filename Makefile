@@ -3,7 +3,7 @@
 # fuzz targets briefly; `make bench` runs the benchmarks.
 
 CC ?= cc
-PKGS := libcjson libsodium libcurl
+PKGS := libcjson libsodium libcurl libarchive libmicrohttpd libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -95,7 +95,7 @@ test: san
 check: test
 
 fuzz:
-	bash tests/fuzz/run.sh
+	PKGS="$(PKGS)" bash tests/fuzz/run.sh
 
 bench: all
 	bash bench/run.sh

@@ -39,8 +39,21 @@ struct cli_catalog_entry {
 };
 const struct cli_catalog_entry *cli_catalog(void); /* NULL-name terminated */
 const char *cli_default_model(void);
-int cli_fetch(const struct cli_catalog_entry *e, const char *dest,
+/* download a catalog model into the store; *path gets its weights file */
+int cli_fetch(const struct cli_catalog_entry *e, char **path,
 	      struct hrt_err *err);
+
+/* store commands (cli/cmd_store.c): progress display for store options
+ * (a bar on a terminal; JSON lines when json), flags shared by transfer
+ * commands (--json --insecure --limit-rate --digest: 1 consumed, 0 not a
+ * store flag, -1 bad value), the store under cli_home() */
+struct hrt_store;
+struct hrt_store_opts;
+void cli_store_opts(struct hrt_store_opts *o, bool json);
+int cli_store_flag(int argc, char **argv, int *i, struct hrt_store_opts *o,
+		   bool *json);
+int cli_store_open(struct hrt_store **s, struct hrt_err *err);
+int cli_parse_rate(const char *s, uint64_t *out);
 
 /* Parse a sampling/generation flag at argv[*i] (advancing *i past its
  * value). Returns 1 if consumed, 0 if not a sampling flag, -1 on a bad
@@ -55,6 +68,14 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_fsck(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
+#include "store/store.h"
 
 int cli_fail(const char *fmt, ...)
 {
@@ -86,6 +87,45 @@ static bool is_file(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* A model in the store (name, name:tag, ns/name:tag, host/ns/name:tag):
+ * 1 and *out set when found, 0 when the name is not there (or the store
+ * does not exist yet), an error code when it is there but unusable. */
+static int from_store(const char *name, char **out, struct hrt_err *err)
+{
+	char root[4200];
+	struct stat st;
+	struct hrt_name n;
+	snprintf(root, sizeof root, "%s/store/manifests", cli_home());
+	if (stat(root, &st) != 0 || hrt_name_parse(name, &n, NULL) != HRT_OK)
+		return 0;
+	struct hrt_store *s;
+	struct hrt_store_model *m;
+	struct hrt_err e = { 0 };
+	if (hrt_store_open(&s, cli_home(), err))
+		return -HRT_EIO;
+	char *mbuf;
+	size_t mlen;
+	int rc = hrt_store_manifest_read(s, name, &mbuf, &mlen, &e);
+	if (rc == HRT_OK) {
+		free(mbuf);
+		rc = hrt_store_lookup(s, name, &m, &e);
+	} else if (rc == HRT_ENOTFOUND) {
+		hrt_store_close(s);
+		return 0;
+	}
+	hrt_store_close(s);
+	if (rc) {
+		if (err)
+			*err = e;
+		return -rc;
+	}
+	if (hrt_store_model_has_adapters(m))
+		fprintf(stderr, "hearth: warning: %s\n", hrt_store_adapter_note());
+	*out = hrt_strdup(m->weights_path);
+	hrt_store_model_free(m);
+	return *out ? 1 : -HRT_ENOMEM;
+}
+
 int cli_resolve_model(const char *name, bool fetch, char **out,
 		      struct hrt_err *err)
 {
@@ -94,27 +134,31 @@ int cli_resolve_model(const char *name, bool fetch, char **out,
 		*out = hrt_strdup(name);
 		return *out ? HRT_OK : HRT_ENOMEM;
 	}
+	int found = from_store(name, out, err);
+	if (found < 0)
+		return -found;
+	if (found)
+		return HRT_OK;
 	for (const struct cli_catalog_entry *e = cli_catalog(); e->name; e++) {
 		if (strcmp(e->name, name))
 			continue;
 		char path[4096];
+		/* a file an earlier hearth downloaded before there was a store */
 		snprintf(path, sizeof path, "%s/models/%s", cli_home(), e->file);
-		if (!is_file(path)) {
-			if (!fetch)
-				return HRT_ERR(err, HRT_ENOTFOUND,
-					       "model '%s' is not downloaded yet (hearth pull %s)",
-					       name, name);
-			int rc = cli_fetch(e, path, err);
-			if (rc)
-				return rc;
+		if (is_file(path)) {
+			*out = hrt_strdup(path);
+			return *out ? HRT_OK : HRT_ENOMEM;
 		}
-		*out = hrt_strdup(path);
-		return *out ? HRT_OK : HRT_ENOMEM;
+		if (!fetch)
+			return HRT_ERR(err, HRT_ENOTFOUND,
+				       "model '%s' is not downloaded yet (hearth pull %s)",
+				       name, name);
+		return cli_fetch(e, out, err);
 	}
 	if (strchr(name, '/') || strstr(name, ".gguf"))
-		return HRT_ERR(err, HRT_ENOTFOUND, "%s: no such file", name);
+		return HRT_ERR(err, HRT_ENOTFOUND, "%s: no such file or model in the store", name);
 	return HRT_ERR(err, HRT_ENOTFOUND,
-		       "'%s' is neither a file nor a known model name (try a path to a .gguf file, or: %s)",
+		       "'%s' is neither a file, a model in the store (hearth list) nor a known model name (try a path to a .gguf file, or: %s)",
 		       name, cli_default_model());
 }
 

@@ -1,25 +1,22 @@
 /*
- * cli/fetch — the first-run download: a small catalog of open models and an
- * HTTPS fetch (libcurl) with a progress bar, resume of a partial file, and
- * a SHA-256 check (libsodium) against the pinned digest or, where none is
- * pinned, the digest the hub announces for the file (X-Linked-Etag) — the
- * file is only renamed into place after the check. Offline, it says so and
- * how to use a file already on the machine. `hearth pull NAME|URL` uses it.
- * Registries and the content-addressed store are the store's business.
+ * cli/fetch — `hearth pull` and the first-run download. A small catalog
+ * of open models names the default model (and a tiny test model) with its
+ * URL and, where known, its pinned SHA-256; everything else `pull` takes
+ * goes straight to the store: https URLs of GGUF files (Hugging Face
+ * resolve/ URLs announce their digest), OCI registry names, and OCI
+ * layouts (oci:DIR or oci:FILE.tar). Downloads resume, show a progress
+ * bar on a terminal (JSON lines with --json), are verified before they
+ * get a name, and offline the message says how to use a file already on
+ * the machine. The work is in store/ (store.h).
  */
-#include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/util.h"
+#include "store/store.h"
 
 static const struct cli_catalog_entry catalog[] = {
 	{ "granite3.3:2b", "granite-3.3-2b-instruct-Q4_K_M.gguf",
@@ -43,295 +40,156 @@ const char *cli_default_model(void)
 	return e && *e ? e : catalog[0].name;
 }
 
-struct dl {
-	FILE *f;
-	crypto_hash_sha256_state sha;
-	char announced[65];
-	uint64_t have;      /* bytes already on disk when this transfer began */
-	bool tty;
-	int last_pct;
-	uint64_t t0;
-	CURL *curl;
-	bool started;
-};
-
-static size_t on_header(char *b, size_t sz, size_t n, void *ctx)
+static const struct cli_catalog_entry *find(const char *name)
 {
-	struct dl *d = ctx;
-	size_t len = sz * n;
-	static const char key[] = "x-linked-etag:";
-	if (len > sizeof key && !strncasecmp(b, key, sizeof key - 1)) {
-		const char *p = b + sizeof key - 1;
-		const char *end = b + len;
-		while (p < end && (*p == ' ' || *p == '"'))
-			p++;
-		size_t k = 0;
-		char hex[65];
-		while (p < end && k < 64 && strchr("0123456789abcdef", *p) && *p)
-			hex[k++] = *p++;
-		if (k == 64) {
-			memcpy(d->announced, hex, 64);
-			d->announced[64] = 0;
-		}
-	}
-	return len;
+	for (const struct cli_catalog_entry *k = catalog; k->name; k++)
+		if (!strcmp(k->name, name))
+			return k;
+	return NULL;
 }
 
-static size_t on_data(char *b, size_t sz, size_t n, void *ctx)
+static bool offline_env(void)
 {
-	struct dl *d = ctx;
-	size_t len = sz * n;
-	if (!d->started) {
-		d->started = true;
-		long code = 0;
-		curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &code);
-		if (d->have && code == 200) {
-			/* the server ignored the range: start the file over */
-			if (ftruncate(fileno(d->f), 0) || fseek(d->f, 0, SEEK_SET))
-				return 0;
-			crypto_hash_sha256_init(&d->sha);
-			d->have = 0;
-		}
-	}
-	if (fwrite(b, 1, len, d->f) != len)
-		return 0;
-	crypto_hash_sha256_update(&d->sha, (const unsigned char *)b, len);
-	return len;
-}
-
-static void human(double b, char *out, size_t cap)
-{
-	const char *u[] = { "B", "KB", "MB", "GB", "TB" };
-	int i = 0;
-	while (b >= 1000 && i < 4) {
-		b /= 1000;
-		i++;
-	}
-	snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
-}
-
-static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
-		       curl_off_t ultotal, curl_off_t ulnow)
-{
-	struct dl *d = ctx;
-	(void)ultotal;
-	(void)ulnow;
-	if (dltotal <= 0)
-		return 0;
-	double total = (double)d->have + (double)dltotal;
-	double now = (double)d->have + (double)dlnow;
-	int pct = (int)(100.0 * now / total);
-	if (!d->tty) {
-		if (pct / 10 != d->last_pct / 10 || d->last_pct < 0)
-			fprintf(stderr, "hearth: downloaded %d%%\n", pct);
-		d->last_pct = pct;
-		return 0;
-	}
-	char a[32], t[32], r[32];
-	human(now, a, sizeof a);
-	human(total, t, sizeof t);
-	double secs = (double)(hrt_now_ns() - d->t0) / 1e9;
-	human(secs > 0 ? (double)dlnow / secs : 0, r, sizeof r);
-	int w = 30, fill = pct * w / 100;
-	char bar[64];
-	for (int i = 0; i < w; i++)
-		bar[i] = i < fill ? '#' : '-';
-	bar[w] = 0;
-	fprintf(stderr, "\rpulling  [%s] %3d%%  %s / %s  %s/s   ", bar, pct, a, t, r);
-	d->last_pct = pct;
-	return 0;
-}
-
-static int mkdirs(const char *path)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
-}
-
-static int hash_file(const char *path, crypto_hash_sha256_state *st,
-		     uint64_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	*size = 0;
-	if (!f)
-		return 0;
-	unsigned char buf[1 << 16];
-	size_t k;
-	while ((k = fread(buf, 1, sizeof buf, f)) > 0) {
-		crypto_hash_sha256_update(st, buf, k);
-		*size += k;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	return bad ? -1 : 0;
+	const char *off = getenv("HEARTH_OFFLINE");
+	return off && *off && strcmp(off, "0");
 }
 
 static int offline_msg(struct hrt_err *err, const char *url, const char *why)
 {
+	char w[300];
+	snprintf(w, sizeof w, "%s", why);
 	return HRT_ERR(err, HRT_EIO,
 		       "cannot download %s: %s. hearth looks offline. To use a model file you already have: "
 		       "hearth run /path/to/model.gguf (any llama or granite GGUF, e.g. a Granite or Llama file "
 		       "copied from another machine); HEARTH_DEFAULT_MODEL=/path/to/model.gguf makes it the default",
-		       url, why);
+		       url, w);
 }
 
-int cli_fetch(const struct cli_catalog_entry *e, const char *dest,
-	      struct hrt_err *err)
+/* pull a catalog entry into s under its name */
+static int pull_entry(struct hrt_store *s, const struct cli_catalog_entry *e, const char *name,
+		      struct hrt_store_opts *o, struct hrt_err *err)
 {
-	char dir[4096], part[4200];
-	snprintf(dir, sizeof dir, "%s", dest);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	if (slash && mkdirs(dir))
-		return HRT_ERR(err, HRT_EIO, "%s: %s", dir, strerror(errno));
-	snprintf(part, sizeof part, "%s.part", dest);
-	const char *off = getenv("HEARTH_OFFLINE");
-	if (off && *off && strcmp(off, "0"))
+	char digest[80];
+	if (offline_env())
 		return offline_msg(err, e->url, "HEARTH_OFFLINE is set");
-	if (sodium_init() < 0)
-		return HRT_ERR(err, HRT_EIO, "libsodium failed to initialise");
+	if (e->sha256) {
+		snprintf(digest, sizeof digest, "sha256:%s", e->sha256);
+		o->digest = digest;
+	}
+	fprintf(stderr, "hearth: pulling %s (%s)\n", e->name, e->about);
+	int rc = hrt_store_pull(s, e->url, name, o, err);
+	o->digest = NULL;
+	if (rc && o->unreachable) {
+		char why[sizeof err->msg];
+		memcpy(why, err->msg, sizeof why);
+		return offline_msg(err, e->url, why);
+	}
+	return rc;
+}
 
-	struct dl d = { .tty = isatty(STDERR_FILENO), .last_pct = -1, .t0 = hrt_now_ns() };
-	crypto_hash_sha256_init(&d.sha);
-	if (hash_file(part, &d.sha, &d.have))
-		return HRT_ERR(err, HRT_EIO, "%s: cannot read the partial download", part);
-	d.f = fopen(part, "ab");
-	if (!d.f)
-		return HRT_ERR(err, HRT_EIO, "%s: %s", part, strerror(errno));
-	fprintf(stderr, "hearth: pulling %s (%s)%s\n", e->name, e->about,
-		d.have ? ", resuming" : "");
-
-	int rc = HRT_OK;
-	CURL *c = curl_easy_init();
-	if (!c) {
-		fclose(d.f);
-		return HRT_ERR(err, HRT_ENOMEM, "libcurl failed to initialise");
-	}
-	d.curl = c;
-	char errbuf[CURL_ERROR_SIZE] = "";
-	char range[64];
-	curl_easy_setopt(c, CURLOPT_URL, e->url);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-#endif
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "hearth/0.1");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &d);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &d);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	if (d.have) {
-		snprintf(range, sizeof range, "%llu-", (unsigned long long)d.have);
-		curl_easy_setopt(c, CURLOPT_RANGE, range);
-	}
-	CURLcode cr = curl_easy_perform(c);
-	long code = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
-	if (d.tty && d.last_pct >= 0)
-		fputc('\n', stderr);
-	if (fflush(d.f) || fsync(fileno(d.f))) {
-		fclose(d.f);
-		return HRT_ERR(err, HRT_EIO, "%s: %s", part, strerror(errno));
-	}
-	fclose(d.f);
-	if (cr == CURLE_COULDNT_RESOLVE_HOST || cr == CURLE_COULDNT_CONNECT ||
-	    cr == CURLE_COULDNT_RESOLVE_PROXY ||
-	    (cr == CURLE_OPERATION_TIMEDOUT && !d.have))
-		return offline_msg(err, e->url, errbuf[0] ? errbuf : curl_easy_strerror(cr));
-	if (cr == CURLE_HTTP_RETURNED_ERROR && code == 416 && d.have) {
-		/* the part is already whole: fall through to the check */
-	} else if (cr != CURLE_OK) {
-		return HRT_ERR(err, HRT_EIO,
-			       "download of %s failed: %s (the partial file %s is kept; run the command again to resume)",
-			       e->url, errbuf[0] ? errbuf : curl_easy_strerror(cr), part);
-	}
-	/* the check: the whole file, hashed as it arrived (and before, for a
-	 * resumed part) */
-	unsigned char dig[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_final(&d.sha, dig);
-	char hex[65];
-	sodium_bin2hex(hex, sizeof hex, dig, sizeof dig);
-	const char *want = e->sha256 ? e->sha256 : (d.announced[0] ? d.announced : NULL);
-	if (!want) {
-		rc = HRT_ERR(err, HRT_EFORMAT,
-			     "%s: no digest is pinned or announced for this file, so it cannot be checked; it was not installed (sha256 %s)",
-			     e->url, hex);
-		unlink(part);
+int cli_fetch(const struct cli_catalog_entry *e, char **path, struct hrt_err *err)
+{
+	struct hrt_store *s;
+	struct hrt_store_opts o;
+	struct hrt_store_model *m;
+	*path = NULL;
+	if (offline_env())
+		return offline_msg(err, e->url, "HEARTH_OFFLINE is set");
+	int rc = hrt_store_open(&s, cli_home(), err);
+	if (rc)
+		return rc;
+	cli_store_opts(&o, false);
+	if ((rc = pull_entry(s, e, e->name, &o, err)) || (rc = hrt_store_lookup(s, e->name, &m, err))) {
+		hrt_store_close(s);
 		return rc;
 	}
-	if (strcmp(want, hex)) {
-		unlink(part);
-		return HRT_ERR(err, HRT_EFORMAT,
-			       "%s: sha256 %s does not match the expected %s; the download was discarded",
-			       e->url, hex, want);
-	}
-	if (rename(part, dest))
-		return HRT_ERR(err, HRT_EIO, "%s: %s", dest, strerror(errno));
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	fprintf(stderr, "hearth: %s verified (sha256 %.12s...) and saved to %s\n", e->name, hex, dest);
-	return HRT_OK;
+	fprintf(stderr, "hearth: %s verified (sha256 %.12s...) and stored as %s\n", e->name,
+		m->weights.hex, e->name);
+	*path = hrt_strdup(m->weights_path);
+	hrt_store_model_free(m);
+	hrt_store_close(s);
+	return *path ? HRT_OK : HRT_ERR(err, HRT_ENOMEM, "no memory");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hearth pull SOURCE [NAME] [--insecure] [--json] [--limit-rate RATE] [--digest sha256:HEX]\n"
+		   "SOURCE is one of\n"
+		   "  a known name                     see below\n"
+		   "  https://.../model.gguf           a GGUF file (Hugging Face resolve/ URLs carry their digest;\n"
+		   "                                   other servers need --digest)\n"
+		   "  registry.example/ns/model:tag    an OCI registry (--insecure for plain http)\n"
+		   "  oci:DIR[:REF] or oci:FILE.tar    an OCI image layout made by hearth export\n"
+		   "NAME stores the model under another name. Credentials for registries:\n"
+		   "HEARTH_REGISTRY_AUTH=user:password, or auth.json in the hearth home folder.\n"
+		   "known names:\n");
+	for (const struct cli_catalog_entry *e = catalog; e->name; e++)
+		fprintf(f, "  %-16s %s\n", e->name, e->about);
 }
 
 int cmd_pull(int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: hearth pull NAME|https://.../model.gguf\nknown names:\n");
-		for (const struct cli_catalog_entry *e = catalog; e->name; e++)
-			fprintf(stderr, "  %-16s %s\n", e->name, e->about);
+	struct hrt_store_opts o;
+	struct hrt_err err = { 0 };
+	const char *pos[2] = { NULL, NULL };
+	int np = 0;
+	bool json = false;
+	cli_store_opts(&o, false);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		int r = cli_store_flag(argc, argv, &i, &o, &json);
+		if (r < 0)
+			return 2;
+		if (r)
+			continue;
+		if (argv[i][0] == '-' || np == 2) {
+			usage(stderr);
+			return 2;
+		}
+		pos[np++] = argv[i];
+	}
+	if (np == 0) {
+		usage(stderr);
 		return 2;
 	}
-	const char *name = argv[1];
-	struct hrt_err err = { 0 };
-	char dest[4096];
-	struct cli_catalog_entry tmp;
-	const struct cli_catalog_entry *e = NULL;
-	for (const struct cli_catalog_entry *k = catalog; k->name; k++)
-		if (!strcmp(k->name, name))
-			e = k;
-	if (!e) {
-		if (strncmp(name, "https://", 8))
-			return cli_fail("'%s' is not a known model name or an https URL", name);
-		const char *base = strrchr(name, '/') + 1;
-		size_t bl = strcspn(base, "?#");
-		if (bl == 0 || bl > 200 || memchr(base, '\\', bl) || !strncmp(base, "..", 2))
-			return cli_fail("cannot name a file after the URL '%s'", name);
-		static char fname[256];
-		snprintf(fname, sizeof fname, "%.*s", (int)bl, base);
-		tmp = (struct cli_catalog_entry){ name, fname, name, NULL, fname };
-		e = &tmp;
-	}
-	snprintf(dest, sizeof dest, "%s/models/%s", cli_home(), e->file);
-	if (access(dest, F_OK) == 0) {
-		printf("%s is already here: %s\n", e->name, dest);
-		return 0;
-	}
-	if (cli_fetch(e, dest, &err))
+	const char *src = pos[0], *name = pos[1];
+	struct hrt_store *s;
+	if (hrt_store_open(&s, cli_home(), &err))
 		return cli_fail_err(&err);
-	printf("%s\n", dest);
+	const struct cli_catalog_entry *e = find(src);
+	int rc;
+	if (e) {
+		struct hrt_store_model *m;
+		if (hrt_store_lookup(s, name ? name : e->name, &m, NULL) == HRT_OK) {
+			hrt_store_model_free(m);
+			hrt_store_close(s);
+			printf("%s is already in the store\n", name ? name : e->name);
+			return 0;
+		}
+		rc = pull_entry(s, e, name ? name : e->name, &o, &err);
+	} else if (!strncmp(src, "https://", 8) || !strncmp(src, "http://", 7)) {
+		struct hrt_name n;
+		static char derived[600];
+		if (!name && hrt_store_url_name(src, &n, NULL) == HRT_OK) {
+			hrt_name_str(&n, derived, sizeof derived);
+			name = derived;
+		}
+		rc = offline_env() ? offline_msg(&err, src, "HEARTH_OFFLINE is set")
+				   : hrt_store_pull(s, src, name, &o, &err);
+	} else {
+		rc = hrt_store_pull(s, src, name, &o, &err);
+	}
+	hrt_store_close(s);
+	if (rc)
+		return cli_fail_err(&err);
+	if (!json) {
+		if (name)
+			printf("pulled %s as %s\n", src, name);
+		else
+			printf("pulled %s\n", src);
+	}
 	return 0;
 }

@@ -7,9 +7,11 @@ set -eu
 cd "$(dirname "$0")/../.."
 SECS=${FUZZ_SECONDS:-60}
 CC=${FUZZ_CC:-clang}
+# the libraries the Makefile links (it passes PKGS)
+PKGS=${PKGS:-libcjson libsodium libcurl libarchive libmicrohttpd libcrypto}
 OUT=build/fuzz
 mkdir -p "$OUT" tests/fuzz/artifacts
-CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags libcjson libsodium)"
+CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags $PKGS)"
 LIBSRC=$(ls src/*/*.c | grep -v '^src/cli/' | grep -v '_neon.c$')
 status=0
 for f in tests/fuzz/fuzz_*.c; do
@@ -23,7 +25,7 @@ for f in tests/fuzz/fuzz_*.c; do
 		srcs="$srcs $s"
 	done
 	# shellcheck disable=SC2086
-	$CC $CFLAGS -o "$OUT/$name" "$f" $srcs $(pkg-config --libs libcjson libsodium) -lm -pthread
+	$CC $CFLAGS -o "$OUT/$name" "$f" $srcs $(pkg-config --libs $PKGS) -lm -pthread
 	corpus=tests/fuzz/corpus-$name
 	mkdir -p "$corpus"
 	seeds=""
