@@ -79,5 +79,14 @@ int cmd_fsck(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+/* genealogy (cmd_prov.c, cmd_prov_sign.c) */
+int cmd_id(int argc, char **argv);
+int cmd_lineage(int argc, char **argv);
+int cmd_family(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 #endif

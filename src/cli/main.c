@@ -26,6 +26,14 @@ static const struct {
 	{ "quantize", cmd_quantize, "convert a model to another type or mix (Q4_K_M, Q8_0, ...)" },
 	{ "mkmodel", cmd_mkmodel, "write a synthetic model (real shape, random weights)" },
 	{ "bench", cmd_bench, "measure prompt and decode speed (tokens/s), like llama-bench" },
+	{ "id", cmd_id, "model ID from the weights (names and metadata excluded) and fingerprint" },
+	{ "lineage", cmd_lineage, "does model B derive from model A? (weights only; --json)" },
+	{ "family", cmd_family, "infer the family tree of several models" },
+	{ "keygen", cmd_keygen, "make an Ed25519 signing key pair" },
+	{ "sign", cmd_sign, "sign a model's provenance (parents, datasets, license)" },
+	{ "verify", cmd_verify, "check a model's signed provenance records" },
+	{ "sbom", cmd_sbom, "export lineage and datasets as SPDX 3 or CycloneDX" },
+	{ "policy", cmd_policy, "check a model against the load-time policy" },
 };
 
 static void help(FILE *f)
