@@ -55,6 +55,31 @@ int cli_store_flag(int argc, char **argv, int *i, struct hrt_store_opts *o,
 int cli_store_open(struct hrt_store **s, struct hrt_err *err);
 int cli_parse_rate(const char *s, uint64_t *out);
 
+/* Enforce the load-time policy on a model file about to be run (no policy
+ * configured: HRT_OK, nothing read). A refusal prints the report and
+ * returns HRT_EINVAL ("refused by policy: ..."). */
+int cli_policy_check(const char *path, struct hrt_err *err);
+
+struct hrt_store_params;
+
+/* A model to run: its weights path and, for store names, the settings the
+ * store keeps (NULL fields when none). Free with cli_model_free. */
+struct cli_model {
+	char *path;
+	char *system;              /* SYSTEM */
+	char *template_family;     /* a chat family name, or NULL */
+	struct hrt_store_params *params; /* PARAMETER lines, or NULL */
+};
+/* resolve name (cli_resolve_model), read its store settings, and enforce
+ * the policy */
+int cli_model_open(const char *name, bool fetch, struct cli_model *m,
+		   struct hrt_err *err);
+void cli_model_free(struct cli_model *m);
+/* Apply store parameters as defaults: only fields the store sets, before
+ * the command line's flags are applied on top. */
+void cli_model_apply_params(const struct cli_model *m,
+			    struct hrt_gen_params *gp, uint32_t *n_ctx);
+
 /* Parse a sampling/generation flag at argv[*i] (advancing *i past its
  * value). Returns 1 if consumed, 0 if not a sampling flag, -1 on a bad
  * value (message printed). */

@@ -303,13 +303,20 @@ static int interactive(struct hrt_llm *l, struct run_opts *o)
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
+	struct cli_model cm = { 0 };
 	hrt_sample_defaults(&o.gp.sample);
 	o.gp.max_tokens = -1;
 	size_t plen = 0;
 	int status = 1;
+	/* first pass: the model, the prompt and the non-sampling options;
+	 * sampling flags are checked here and applied after the model's own
+	 * parameters, so the command line wins */
+	struct hrt_gen_params scratch = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int r;
+		uint32_t c0;
+		int t0;
 		if (!strcmp(a, "--raw")) {
 			o.raw = true;
 		} else if (!strcmp(a, "--verbose")) {
@@ -320,7 +327,7 @@ int cmd_run(int argc, char **argv)
 			printf(usage, cli_default_model(), cli_sample_usage());
 			status = 0;
 			goto out;
-		} else if ((r = cli_sample_flag(argc, argv, &i, &o.gp, &o.n_ctx, &o.n_threads))) {
+		} else if ((r = cli_sample_flag(argc, argv, &i, &scratch, &c0, &t0))) {
 			if (r < 0)
 				goto out;
 		} else if (a[0] == '-' && a[1] && !o.prompt) {
@@ -343,6 +350,7 @@ int cmd_run(int argc, char **argv)
 			plen += k;
 		}
 	}
+	free((void *)scratch.stop);
 	if (!o.model)
 		o.model = cli_default_model();
 	/* text piped in is the prompt */
@@ -355,19 +363,37 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	struct hrt_err err = { 0 };
-	char *path = NULL;
-	if (cli_resolve_model(o.model, true, &path, &err)) {
+	if (cli_model_open(o.model, true, &cm, &err)) {
 		cli_fail_err(&err);
 		goto out;
 	}
+	/* the model's PARAMETER lines, then the flags on top (--stop
+	 * replaces the model's stop strings rather than adding to them) */
+	cli_model_apply_params(&cm, &o.gp, &o.n_ctx);
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--stop"))
+			o.gp.n_stop = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--system")) {
+			i++;
+			continue;
+		}
+		if (cli_sample_flag(argc, argv, &i, &o.gp, &o.n_ctx, &o.n_threads) < 0)
+			goto out;
+	}
+	if (!o.system && cm.system)
+		o.system = cm.system;
 	struct hrt_llm *l = NULL;
 	struct hrt_llm_opts lo = { .n_threads = o.n_threads, .n_ctx = o.n_ctx };
-	if (hrt_llm_open(&l, path, &lo, &err)) {
-		free(path);
+	if (hrt_llm_open(&l, cm.path, &lo, &err)) {
 		cli_fail_err(&err);
 		goto out;
 	}
-	free(path);
+	if (cm.template_family) {
+		int f = hrt_chat_family_from_name(cm.template_family);
+		if (f >= 0)
+			hrt_llm_set_chat(l, (enum hrt_chat_family)f);
+	}
 	struct sigaction sa = { 0 };
 	sa.sa_handler = on_sigint;
 	sigemptyset(&sa.sa_mask);
@@ -376,6 +402,7 @@ int cmd_run(int argc, char **argv)
 	status = o.prompt ? one_shot(l, &o) : interactive(l, &o);
 	hrt_llm_close(l);
 out:
+	cli_model_free(&cm);
 	free(o.prompt);
 	free((void *)o.gp.stop);
 	return status;

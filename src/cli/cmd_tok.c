@@ -157,9 +157,15 @@ static int open_and_tokenize(struct tok_args *a, struct hrt_llm **l,
 	size_t len;
 	struct hrt_gguf *g = NULL;
 	struct hrt_vocab *v = NULL;
+	struct cli_model cm = { 0 };
 	int rc;
-	if ((rc = cli_resolve_model(a->model, false, &path, err)) ||
-	    (rc = get_text(a, &text, &len, err)) ||
+	/* the load-time policy applies: these commands run the model */
+	if ((rc = cli_model_open(a->model, false, &cm, err)))
+		return rc;
+	path = cm.path;
+	cm.path = NULL;
+	cli_model_free(&cm);
+	if ((rc = get_text(a, &text, &len, err)) ||
 	    (rc = hrt_gguf_open(&g, path, err)) ||
 	    (rc = hrt_vocab_load(&v, g, err)) ||
 	    (rc = hrt_tok_encode(v, text, len, !a->no_bos, false, ids, n, err)))

@@ -88,9 +88,11 @@ static bool is_file(const char *p)
 }
 
 /* A model in the store (name, name:tag, ns/name:tag, host/ns/name:tag):
- * 1 and *out set when found, 0 when the name is not there (or the store
- * does not exist yet), an error code when it is there but unusable. */
-static int from_store(const char *name, char **out, struct hrt_err *err)
+ * 1 and *out set when found (*sm too, when sm is not NULL: the caller
+ * frees it), 0 when the name is not there (or the store does not exist
+ * yet), a negated error code when it is there but unusable. */
+static int from_store(const char *name, char **out,
+		      struct hrt_store_model **sm, struct hrt_err *err)
 {
 	char root[4200];
 	struct stat st;
@@ -122,8 +124,91 @@ static int from_store(const char *name, char **out, struct hrt_err *err)
 	if (hrt_store_model_has_adapters(m))
 		fprintf(stderr, "hearth: warning: %s\n", hrt_store_adapter_note());
 	*out = hrt_strdup(m->weights_path);
-	hrt_store_model_free(m);
+	if (sm && *out)
+		*sm = m;
+	else
+		hrt_store_model_free(m);
 	return *out ? 1 : -HRT_ENOMEM;
+}
+
+void cli_model_free(struct cli_model *m)
+{
+	free(m->path);
+	free(m->system);
+	free(m->template_family);
+	if (m->params) {
+		hrt_store_params_free(m->params);
+		free(m->params);
+	}
+	memset(m, 0, sizeof(*m));
+}
+
+int cli_model_open(const char *name, bool fetch, struct cli_model *m,
+		   struct hrt_err *err)
+{
+	memset(m, 0, sizeof(*m));
+	struct hrt_store_model *sm = NULL;
+	int rc = HRT_OK;
+	int found = is_file(name) ? 0 : from_store(name, &m->path, &sm, err);
+	if (found < 0)
+		return -found;
+	if (!found && (rc = cli_resolve_model(name, fetch, &m->path, err)))
+		return rc;
+	if (sm) {
+		if (sm->system && !(m->system = hrt_strdup(sm->system)))
+			rc = HRT_ENOMEM;
+		if (sm->template_family[0] &&
+		    !(m->template_family = hrt_strdup(sm->template_family)))
+			rc = HRT_ENOMEM;
+		if (sm->params.set) {
+			m->params = calloc(1, sizeof(*m->params));
+			if (!m->params || hrt_store_params_copy(m->params, &sm->params))
+				rc = HRT_ENOMEM;
+		}
+		hrt_store_model_free(sm);
+		if (rc) {
+			cli_model_free(m);
+			return HRT_ERR(err, rc, "no memory");
+		}
+	}
+	if ((rc = cli_policy_check(m->path, err)))
+		cli_model_free(m);
+	return rc;
+}
+
+void cli_model_apply_params(const struct cli_model *m,
+			    struct hrt_gen_params *gp, uint32_t *n_ctx)
+{
+	const struct hrt_store_params *p = m->params;
+	if (!p)
+		return;
+#define HAS(k) (p->set & (1u << (k)))
+	struct hrt_sample_params *s = &gp->sample;
+	if (HAS(HRT_P_TEMPERATURE)) s->temperature = p->temperature;
+	if (HAS(HRT_P_TOP_K)) s->top_k = p->top_k;
+	if (HAS(HRT_P_TOP_P)) s->top_p = p->top_p;
+	if (HAS(HRT_P_MIN_P)) s->min_p = p->min_p;
+	if (HAS(HRT_P_REPEAT_PENALTY)) s->repeat_penalty = p->repeat_penalty;
+	if (HAS(HRT_P_REPEAT_LAST_N)) s->repeat_last_n = p->repeat_last_n;
+	if (HAS(HRT_P_PRESENCE_PENALTY)) s->presence_penalty = p->presence_penalty;
+	if (HAS(HRT_P_FREQUENCY_PENALTY)) s->frequency_penalty = p->frequency_penalty;
+	if (HAS(HRT_P_SEED) && p->seed >= 0) s->seed = (uint64_t)p->seed;
+	if (HAS(HRT_P_NUM_PREDICT)) gp->max_tokens = p->num_predict < 0 ? -1 : p->num_predict;
+	if (HAS(HRT_P_NUM_CTX) && n_ctx && !*n_ctx) *n_ctx = (uint32_t)p->num_ctx;
+	if (HAS(HRT_P_STOP) && p->n_stop) {
+		/* the model's stop strings come first; flags add to them */
+		const char **ns = malloc((p->n_stop + gp->n_stop) * sizeof(char *));
+		if (ns) {
+			for (size_t i = 0; i < p->n_stop; i++)
+				ns[i] = p->stop[i];
+			for (size_t i = 0; i < gp->n_stop; i++)
+				ns[p->n_stop + i] = gp->stop[i];
+			free((void *)gp->stop);
+			gp->stop = ns;
+			gp->n_stop += p->n_stop;
+		}
+	}
+#undef HAS
 }
 
 int cli_resolve_model(const char *name, bool fetch, char **out,
@@ -134,7 +219,7 @@ int cli_resolve_model(const char *name, bool fetch, char **out,
 		*out = hrt_strdup(name);
 		return *out ? HRT_OK : HRT_ENOMEM;
 	}
-	int found = from_store(name, out, err);
+	int found = from_store(name, out, NULL, err);
 	if (found < 0)
 		return -found;
 	if (found)

@@ -38,6 +38,8 @@ void hrt_llm_close(struct hrt_llm *l);
 const struct hrt_model *hrt_llm_model(const struct hrt_llm *l);
 const struct hrt_vocab *hrt_llm_vocab(const struct hrt_llm *l);
 enum hrt_chat_family hrt_llm_chat(const struct hrt_llm *l);
+/* override the chat family found in the file (a Modelfile TEMPLATE) */
+void hrt_llm_set_chat(struct hrt_llm *l, enum hrt_chat_family f);
 uint32_t hrt_llm_n_ctx(const struct hrt_llm *l);
 int hrt_llm_n_threads(const struct hrt_llm *l);
 int hrt_llm_n_batch(const struct hrt_llm *l);
