@@ -73,6 +73,7 @@ void hrt_stopbuf_consume(struct hrt_stopbuf *sb, size_t n)
 {
 	if (n > sb->len)
 		n = sb->len;
-	memmove(sb->b, sb->b + n, sb->len - n);
+	if (n) /* an empty buffer may have no storage yet */
+		memmove(sb->b, sb->b + n, sb->len - n);
 	sb->len -= n;
 }
