@@ -104,6 +104,9 @@ int cmd_fsck(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 /* genealogy (cmd_prov.c, cmd_prov_sign.c) */
 int cmd_id(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
