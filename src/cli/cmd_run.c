@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
+#include "kern/types.h"
 
 static atomic_int interrupted;
 
@@ -28,6 +29,7 @@ struct run_opts {
 	char *prompt;        /* joined PROMPT words, or NULL */
 	const char *system;
 	bool raw, verbose;
+	uint32_t kv_type;      /* 0: default */
 	struct hrt_gen_params gp;
 	uint32_t n_ctx;
 	int n_threads;
@@ -39,6 +41,7 @@ static const char usage[] =
 	"  --system TEXT         system prompt\n"
 	"  --raw                 no chat template: the prompt is the model's input\n"
 	"  --verbose             timings on stderr\n"
+	"  --kv-type f16|q8_0    KV cache type (q8_0: half the memory; also $HEARTH_KV_TYPE)\n"
 	"%s";
 
 struct out_state {
@@ -323,6 +326,13 @@ int cmd_run(int argc, char **argv)
 			o.verbose = true;
 		} else if (!strcmp(a, "--system") && i + 1 < argc) {
 			o.system = argv[++i];
+		} else if (!strcmp(a, "--kv-type") && i + 1 < argc) {
+			int t = hrt_type_from_name(argv[++i]);
+			if (t != HRT_F16 && t != HRT_Q8_0) {
+				cli_fail("--kv-type: f16 or q8_0, not '%s'", argv[i]);
+				goto out;
+			}
+			o.kv_type = (uint32_t)t;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			printf(usage, cli_default_model(), cli_sample_usage());
 			status = 0;
@@ -374,7 +384,7 @@ int cmd_run(int argc, char **argv)
 		if (!strcmp(argv[i], "--stop"))
 			o.gp.n_stop = 0;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--system")) {
+		if (!strcmp(argv[i], "--system") || !strcmp(argv[i], "--kv-type")) {
 			i++;
 			continue;
 		}
@@ -384,7 +394,8 @@ int cmd_run(int argc, char **argv)
 	if (!o.system && cm.system)
 		o.system = cm.system;
 	struct hrt_llm *l = NULL;
-	struct hrt_llm_opts lo = { .n_threads = o.n_threads, .n_ctx = o.n_ctx };
+	struct hrt_llm_opts lo = { .n_threads = o.n_threads, .n_ctx = o.n_ctx,
+				   .kv_type = o.kv_type };
 	if (hrt_llm_open(&l, cm.path, &lo, &err)) {
 		cli_fail_err(&err);
 		goto out;

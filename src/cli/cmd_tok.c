@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "core/util.h"
 #include "gguf/gguf.h"
+#include "kern/types.h"
 
 #define MAX_PROMPT_BYTES (64u << 20)
 
@@ -26,6 +27,7 @@ struct tok_args {
 	const char *text;   /* -p */
 	const char *file;   /* -f */
 	bool no_bos, special, json;
+	uint32_t kv_type;
 	struct hrt_gen_params gp;
 	uint32_t n_ctx;
 	int n_threads;
@@ -46,6 +48,13 @@ static int parse(int argc, char **argv, struct tok_args *a, bool gen,
 			a->special = true;
 		} else if (!strcmp(s, "--json")) {
 			a->json = true;
+		} else if (!strcmp(s, "--kv-type") && i + 1 < argc) {
+			int t = hrt_type_from_name(argv[++i]);
+			if (t != HRT_F16 && t != HRT_Q8_0) {
+				cli_fail("--kv-type: f16 or q8_0, not '%s'", argv[i]);
+				return 2;
+			}
+			a->kv_type = (uint32_t)t;
 		} else if ((!strcmp(s, "-p") || !strcmp(s, "-f")) && i + 1 < argc) {
 			if (a->text || a->file) {
 				cli_fail("give the text once: -p TEXT or -f FILE");
@@ -170,7 +179,8 @@ static int open_and_tokenize(struct tok_args *a, struct hrt_llm **l,
 	    (rc = hrt_vocab_load(&v, g, err)) ||
 	    (rc = hrt_tok_encode(v, text, len, !a->no_bos, false, ids, n, err)))
 		goto out;
-	struct hrt_llm_opts o = { .n_threads = a->n_threads, .n_ctx = a->n_ctx };
+	struct hrt_llm_opts o = { .n_threads = a->n_threads, .n_ctx = a->n_ctx,
+				  .kv_type = a->kv_type };
 	if (!o.n_ctx) {
 		uint32_t want = (uint32_t)HRT_MIN(*n + (size_t)HRT_MAX(a->gp.max_tokens, 0), (size_t)1 << 24);
 		o.n_ctx = HRT_MAX(want, 512u);

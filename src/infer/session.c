@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "kern/types.h"
 #include "infer/stop.h"
 
 struct hrt_llm {
@@ -17,6 +18,7 @@ struct hrt_llm {
 	pthread_mutex_t comp_mu; /* sessions take turns on comp */
 	uint32_t n_ctx;
 	int n_batch;
+	uint32_t kv_type;
 };
 
 struct hrt_session {
@@ -59,6 +61,26 @@ int hrt_llm_open(struct hrt_llm **out, const char *path,
 	l->chat = hrt_chat_detect(tmpl.ptr, (size_t)tmpl.len);
 	l->n_ctx = o.n_ctx ? o.n_ctx : HRT_MIN(hp->n_ctx_train ? hp->n_ctx_train : 4096, 4096u);
 	l->n_batch = o.n_batch > 0 ? o.n_batch : 512;
+	l->kv_type = o.kv_type;
+	if (!l->kv_type) {
+		const char *e = getenv("HEARTH_KV_TYPE");
+		int t = e && *e ? hrt_type_from_name(e) : HRT_F16;
+		if (t != HRT_F16 && t != HRT_Q8_0) {
+			rc = HRT_ERR(err, HRT_EINVAL, "HEARTH_KV_TYPE=%s: the KV cache can be f16 or q8_0", e);
+			goto out_free;
+		}
+		l->kv_type = (uint32_t)t;
+	}
+	if (l->kv_type != HRT_F16 && l->kv_type != HRT_Q8_0) {
+		rc = HRT_ERR(err, HRT_EINVAL, "the KV cache can be f16 or q8_0");
+		goto out_free;
+	}
+	if (l->kv_type == HRT_Q8_0 && hp->head_dim % 32) {
+		rc = HRT_ERR(err, HRT_EINVAL,
+			     "a q8_0 KV cache needs a head size that is a multiple of 32 (this model: %u)",
+			     hp->head_dim);
+		goto out_free;
+	}
 	if (!(l->pool = hrt_pool_new(o.n_threads))) {
 		rc = HRT_ERR(err, HRT_ENOMEM, "cannot start the thread pool");
 		goto out_free;
@@ -91,6 +113,7 @@ void hrt_llm_set_chat(struct hrt_llm *l, enum hrt_chat_family f) { l->chat = f; 
 uint32_t hrt_llm_n_ctx(const struct hrt_llm *l) { return l->n_ctx; }
 int hrt_llm_n_threads(const struct hrt_llm *l) { return hrt_pool_size(l->pool); }
 int hrt_llm_n_batch(const struct hrt_llm *l) { return l->n_batch; }
+uint32_t hrt_llm_kv_type(const struct hrt_llm *l) { return l->kv_type; }
 struct hrt_compute *hrt_llm_compute(struct hrt_llm *l) { return l->comp; }
 struct hrt_pool *hrt_llm_pool(struct hrt_llm *l) { return l->pool; }
 void hrt_llm_lock(struct hrt_llm *l) { pthread_mutex_lock(&l->comp_mu); }
@@ -145,7 +168,7 @@ int hrt_session_new(struct hrt_session **out, struct hrt_llm *l, uint32_t n_ctx,
 		return HRT_ERR(err, HRT_ENOMEM, "no memory");
 	s->l = l;
 	s->n_ctx = n_ctx;
-	int rc = hrt_kv_new(&s->kv, l->model, n_ctx, err);
+	int rc = hrt_kv_new_typed(&s->kv, l->model, n_ctx, l->kv_type, err);
 	if (rc)
 		goto out_free;
 	s->toks = hrt_calloc(n_ctx, sizeof(int32_t));

@@ -27,6 +27,8 @@ struct hrt_llm_opts {
 	int n_threads;  /* <= 0: all online CPUs */
 	int n_batch;    /* tokens per forward call for prompts; <= 0: 512 */
 	uint32_t n_ctx; /* default context per session; 0: min(trained, 4096) */
+	uint32_t kv_type; /* KV cache: HRT_F16 or HRT_Q8_0; 0: $HEARTH_KV_TYPE
+			   * ("f16" or "q8_0") or F16 */
 };
 
 struct hrt_llm;
@@ -43,6 +45,7 @@ void hrt_llm_set_chat(struct hrt_llm *l, enum hrt_chat_family f);
 uint32_t hrt_llm_n_ctx(const struct hrt_llm *l);
 int hrt_llm_n_threads(const struct hrt_llm *l);
 int hrt_llm_n_batch(const struct hrt_llm *l);
+uint32_t hrt_llm_kv_type(const struct hrt_llm *l);
 /* The shared compute arena and pool, for a scheduler that builds its own
  * batches (sched/). Hold hrt_llm_lock while using the arena. */
 struct hrt_compute *hrt_llm_compute(struct hrt_llm *l);

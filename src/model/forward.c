@@ -19,43 +19,68 @@
 
 /* ---------------- KV cache ---------------- */
 
+/*
+ * F16 (default): k (n_layer, n_ctx, kvd) f16, a row per position; v
+ * (n_layer, kvd, n_ctx) f16, transposed: a row per channel, so the
+ * probability-weighted sum over positions is one dot product per channel.
+ * Q8_0 (half the memory): k and v both (n_layer, n_ctx) rows of kvd
+ * values in Q8_0 blocks (a head is a whole number of blocks); scores are
+ * Q8_0 dot products, values are summed row by row.
+ */
 struct hrt_kv {
-	uint32_t n_ctx, n_layer, kvd;
-	uint16_t *k; /* (n_layer, n_ctx, kvd) f16: a row per position */
-	uint16_t *v; /* (n_layer, kvd, n_ctx) f16: transposed, a row per
-		      * channel, so the probability-weighted sum over
-		      * positions is one dot product per channel */
+	uint32_t n_ctx, n_layer, kvd, hd;
+	uint32_t type;   /* HRT_F16 or HRT_Q8_0 */
+	size_t row;      /* bytes of one position's kvd values (k, and v in Q8_0) */
+	size_t head;     /* bytes of one head's slice of such a row */
+	uint8_t *k, *v;
 };
 
-int hrt_kv_new(struct hrt_kv **out, const struct hrt_model *m, uint32_t n_ctx,
-	       struct hrt_err *err)
+int hrt_kv_new_typed(struct hrt_kv **out, const struct hrt_model *m,
+		     uint32_t n_ctx, uint32_t type, struct hrt_err *err)
 {
 	*out = NULL;
 	const struct hrt_hparams *hp = &m->hp;
 	if (n_ctx == 0)
 		return HRT_ERR(err, HRT_EINVAL, "context size must be positive");
+	if (type != HRT_F16 && type != HRT_Q8_0)
+		return HRT_ERR(err, HRT_EINVAL, "KV cache type %s is not supported (f16, q8_0)",
+			       hrt_type_name(type) ? hrt_type_name(type) : "?");
+	if (type == HRT_Q8_0 && hp->head_dim % HRT_QK)
+		return HRT_ERR(err, HRT_EINVAL,
+			       "a Q8_0 KV cache needs a head size that is a multiple of 32 (this model: %u)",
+			       hp->head_dim);
 	struct hrt_kv *kv = calloc(1, sizeof(*kv));
 	if (!kv)
 		return HRT_ERR(err, HRT_ENOMEM, "no memory");
 	kv->n_ctx = n_ctx;
 	kv->n_layer = hp->n_layer;
 	kv->kvd = hp->n_head_kv * hp->head_dim;
-	uint64_t n;
-	if (hrt_mul_ovf((uint64_t)kv->n_layer * kv->kvd, n_ctx, &n) ||
-	    n > SIZE_MAX / 4) {
+	kv->hd = hp->head_dim;
+	kv->type = type;
+	uint64_t row, n;
+	hrt_type_row_bytes(type, kv->kvd, &row);
+	kv->row = (size_t)row;
+	kv->head = kv->row / hp->n_head_kv;
+	if (hrt_mul_ovf((uint64_t)kv->n_layer * row, n_ctx, &n) || n > SIZE_MAX / 4) {
 		free(kv);
 		return HRT_ERR(err, HRT_ENOMEM, "KV cache for %u positions is too large", n_ctx);
 	}
-	kv->k = hrt_malloc_aligned((size_t)n * 2);
-	kv->v = hrt_malloc_aligned((size_t)n * 2);
+	kv->k = hrt_malloc_aligned((size_t)n);
+	kv->v = hrt_malloc_aligned((size_t)n);
 	if (!kv->k || !kv->v) {
 		hrt_kv_free(kv);
 		return HRT_ERR(err, HRT_ENOMEM,
 			       "no memory for a KV cache of %u positions (%.1f MiB)",
-			       n_ctx, (double)n * 4 / 1048576.0);
+			       n_ctx, (double)n * 2 / 1048576.0);
 	}
 	*out = kv;
 	return HRT_OK;
+}
+
+int hrt_kv_new(struct hrt_kv **out, const struct hrt_model *m, uint32_t n_ctx,
+	       struct hrt_err *err)
+{
+	return hrt_kv_new_typed(out, m, n_ctx, HRT_F16, err);
 }
 
 void hrt_kv_free(struct hrt_kv *kv)
@@ -74,18 +99,30 @@ uint32_t hrt_kv_n_ctx(const struct hrt_kv *kv)
 
 uint64_t hrt_kv_bytes(const struct hrt_kv *kv)
 {
-	return (uint64_t)kv->n_layer * kv->n_ctx * kv->kvd * 4;
+	return (uint64_t)kv->n_layer * kv->n_ctx * kv->row * 2;
 }
 
-static inline uint16_t *kv_k(const struct hrt_kv *kv, uint32_t l, int32_t p)
+uint32_t hrt_kv_type(const struct hrt_kv *kv)
 {
-	return kv->k + ((size_t)l * kv->n_ctx + (size_t)p) * kv->kvd;
+	return kv->type;
 }
 
-/* row of channel i (all positions) of layer l */
+/* position p's key row of layer l */
+static inline uint8_t *kv_k(const struct hrt_kv *kv, uint32_t l, int32_t p)
+{
+	return kv->k + ((size_t)l * kv->n_ctx + (size_t)p) * kv->row;
+}
+
+/* F16: channel i's row (all positions) of layer l */
 static inline uint16_t *kv_vt(const struct hrt_kv *kv, uint32_t l, size_t i)
 {
-	return kv->v + ((size_t)l * kv->kvd + i) * kv->n_ctx;
+	return (uint16_t *)kv->v + ((size_t)l * kv->kvd + i) * kv->n_ctx;
+}
+
+/* Q8_0: position p's value row of layer l */
+static inline uint8_t *kv_vrow(const struct hrt_kv *kv, uint32_t l, int32_t p)
+{
+	return kv->v + ((size_t)l * kv->n_ctx + (size_t)p) * kv->row;
 }
 
 /* ---------------- compute arena ---------------- */
@@ -106,7 +143,9 @@ struct hrt_compute {
 	float *hb;     /* (n_batch, n_ff) gate */
 	float *hb2;    /* (n_batch, n_ff) up */
 	float *scores; /* (nth, n_ctx) */
-	uint16_t *h16; /* (nth, n_ctx + max head_dim) f16 scratch */
+	uint16_t *h16; /* (nth, n_ctx + 2 head_dim) u16 scratch: the
+			* probabilities in f16 and the converted query */
+	float *vtmp;   /* (nth, head_dim) a dequantized value row */
 	float *rope;   /* (n_batch, n_rot) cos/sin pairs */
 	void *act;     /* converted activations, largest need */
 };
@@ -149,11 +188,12 @@ int hrt_compute_new(struct hrt_compute **out, const struct hrt_model *m,
 		nb * hp->n_embd, nb * hp->n_embd, nb * qd, nb * kvd, nb * kvd,
 		nb * qd, nb * hp->n_embd, nb * hp->n_ff, nb * hp->n_ff,
 		(size_t)c->nth * n_ctx, nb * hp->n_rot,
-		((size_t)c->nth * (n_ctx + hp->head_dim) + 1) / 2,
+		((size_t)c->nth * (n_ctx + 2 * (size_t)hp->head_dim) + 1) / 2,
+		(size_t)c->nth * hp->head_dim,
 	};
 	float **ptrs[] = { &c->x, &c->xb, &c->q, &c->k, &c->v, &c->att,
 			   &c->out, &c->hb, &c->hb2, &c->scores, &c->rope,
-			   (float **)&c->h16 };
+			   (float **)&c->h16, &c->vtmp };
 	size_t total = 0, off[HRT_ARRAY_LEN(sizes)];
 	for (size_t i = 0; i < HRT_ARRAY_LEN(sizes); i++) {
 		off[i] = total;
@@ -247,9 +287,10 @@ struct att_job {
 	float scale;
 };
 
-/* One task per (token, head) pair range. Scores and the weighted sum of
- * values are F16 dot products through the kernel table (the query and the
- * probabilities are rounded to F16 for them, as the peer does). */
+/* One task per (token, head) pair range. Scores and (F16 cache) the
+ * weighted sum of values are dot products through the kernel table: the
+ * query is converted to the cache's dot format (F16, or Q8_0 for a Q8_0
+ * cache) and the probabilities are rounded to F16, as the peer does. */
 static void att_worker(void *ctx, int ith, int nth)
 {
 	struct att_job *j = ctx;
@@ -258,11 +299,12 @@ static void att_worker(void *ctx, int ith, int nth)
 	uint32_t hd = hp->head_dim, gq = hp->n_head / hp->n_head_kv;
 	size_t qd = (size_t)hp->n_head * hd;
 	const struct hrt_kern_isa *K = hrt_kern();
-	hrt_vec_dot_fn dot = K->vec_dot[HRT_F16];
+	hrt_vec_dot_fn dot16 = K->vec_dot[HRT_F16];
 	hrt_from_float_fn to16 = K->quantize[HRT_F16];
 	float *sc = c->scores + (size_t)ith * c->n_ctx;
-	uint16_t *a16 = c->h16 + (size_t)ith * (c->n_ctx + hd);
-	uint16_t *q16 = a16 + c->n_ctx;
+	uint16_t *a16 = c->h16 + (size_t)ith * (c->n_ctx + 2 * (size_t)hd);
+	void *qc = a16 + c->n_ctx; /* 2 hd bytes: f16 or Q8_0 query */
+	float *vt = c->vtmp + (size_t)ith * hd;
 	long b0, b1;
 	hrt_split((long)j->b->n * hp->n_head, ith, nth, &b0, &b1);
 	for (long w = b0; w < b1; w++) {
@@ -270,11 +312,12 @@ static void att_worker(void *ctx, int ith, int nth)
 		uint32_t h = (uint32_t)(w % hp->n_head), kh = h / gq;
 		const struct hrt_kv *kv = j->b->kv[t];
 		int32_t np = j->b->pos[t] + 1;
-		to16(c->q + (size_t)t * qd + (size_t)h * hd, q16, hd);
+		hrt_vec_dot_fn kdot = K->vec_dot[kv->type];
+		K->quantize[kv->type](c->q + (size_t)t * qd + (size_t)h * hd, qc, hd);
 		float mx = -INFINITY;
 		for (int32_t p = 0; p < np; p++) {
 			float s;
-			dot(hd, &s, kv_k(kv, j->layer, p) + (size_t)kh * hd, q16);
+			kdot(hd, &s, kv_k(kv, j->layer, p) + (size_t)kh * kv->head, qc);
 			s *= j->scale;
 			sc[p] = s;
 			if (s > mx)
@@ -289,11 +332,39 @@ static void att_worker(void *ctx, int ith, int nth)
 		float inv = (float)(1.0 / sum);
 		for (int32_t p = 0; p < np; p++)
 			sc[p] *= inv;
-		to16(sc, a16, np);
 		float *out = c->att + (size_t)t * qd + (size_t)h * hd;
-		for (uint32_t d = 0; d < hd; d++)
-			dot(np, &out[d], kv_vt(kv, j->layer, (size_t)kh * hd + d), a16);
+		if (kv->type == HRT_F16) {
+			to16(sc, a16, np);
+			for (uint32_t d = 0; d < hd; d++)
+				dot16(np, &out[d], kv_vt(kv, j->layer, (size_t)kh * hd + d), a16);
+			continue;
+		}
+		memset(out, 0, hd * sizeof(float));
+		hrt_to_float_fn deq = hrt_type_get(kv->type)->to_float;
+		for (int32_t p = 0; p < np; p++) {
+			deq(kv_vrow(kv, j->layer, p) + (size_t)kh * kv->head, vt, hd);
+			float a = sc[p];
+			for (uint32_t d = 0; d < hd; d++)
+				out[d] += a * vt[d];
+		}
 	}
+}
+
+/* write token t's K and V into its cache at its position */
+static void kv_store(const struct hrt_kv *kv, uint32_t l, int32_t pos,
+		     const float *k, const float *v)
+{
+	if (kv->type == HRT_F16) {
+		uint16_t *kd = (uint16_t *)kv_k(kv, l, pos);
+		for (size_t i = 0; i < kv->kvd; i++) {
+			kd[i] = hrt_f32_to_fp16(k[i]);
+			kv_vt(kv, l, i)[pos] = hrt_f32_to_fp16(v[i]);
+		}
+		return;
+	}
+	const struct hrt_kern_isa *K = hrt_kern();
+	K->quantize[kv->type](k, kv_k(kv, l, pos), kv->kvd);
+	K->quantize[kv->type](v, kv_vrow(kv, l, pos), kv->kvd);
 }
 
 /* ---------------- the pass ---------------- */
@@ -380,11 +451,7 @@ static void run_layers(struct hrt_compute *c, const struct hrt_batch *b)
 			const float *cs = c->rope + (size_t)t * hp->n_rot;
 			rope_apply(c->q + t * qd, cs, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type);
 			rope_apply(c->k + t * kvd, cs, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type);
-			uint16_t *kd = kv_k(b->kv[t], l, b->pos[t]);
-			for (size_t i = 0; i < kvd; i++) {
-				kd[i] = hrt_f32_to_fp16(c->k[t * kvd + i]);
-				kv_vt(b->kv[t], l, i)[b->pos[t]] = hrt_f32_to_fp16(c->v[t * kvd + i]);
-			}
+			kv_store(b->kv[t], l, b->pos[t], c->k + t * kvd, c->v + t * kvd);
 		}
 		struct att_job aj = { c, b, l, scale };
 		hrt_pool_run(c->pool, att_worker, &aj);

@@ -64,8 +64,13 @@ const char *const *hrt_model_archs(void);
 
 /* --- KV cache of one sequence --- */
 struct hrt_kv;
+/* an F16 cache */
 int hrt_kv_new(struct hrt_kv **out, const struct hrt_model *m, uint32_t n_ctx,
 	       struct hrt_err *err);
+/* type: HRT_F16 or HRT_Q8_0 (half the memory; head size a multiple of 32) */
+int hrt_kv_new_typed(struct hrt_kv **out, const struct hrt_model *m,
+		     uint32_t n_ctx, uint32_t type, struct hrt_err *err);
+uint32_t hrt_kv_type(const struct hrt_kv *kv);
 void hrt_kv_free(struct hrt_kv *kv);
 uint32_t hrt_kv_n_ctx(const struct hrt_kv *kv);
 /* bytes the cache holds */

@@ -347,7 +347,8 @@ static void run_embeds(struct hrt_sched *s)
 	while (j) {
 		struct embed_job *next = j->next;
 		if (!s->embed_kv)
-			j->rc = hrt_kv_new(&s->embed_kv, hrt_llm_model(s->l), s->n_ctx, &j->err);
+			j->rc = hrt_kv_new_typed(&s->embed_kv, hrt_llm_model(s->l), s->n_ctx,
+						 hrt_llm_kv_type(s->l), &j->err);
 		if (!j->rc) {
 			hrt_llm_lock(s->l);
 			j->rc = hrt_embed(hrt_llm_compute(s->l), s->embed_kv, j->toks,
@@ -596,7 +597,8 @@ int hrt_sched_new(struct hrt_sched **out, struct hrt_llm *l,
 			rc = HRT_ERR(err, HRT_ENOMEM, "no memory");
 			goto out_free;
 		}
-		if ((rc = hrt_kv_new(&sl->kv, hrt_llm_model(l), s->n_ctx, err)))
+		if ((rc = hrt_kv_new_typed(&sl->kv, hrt_llm_model(l), s->n_ctx,
+					   hrt_llm_kv_type(l), err)))
 			goto out_free;
 	}
 	if (pthread_create(&s->th, NULL, worker, s)) {

@@ -316,6 +316,9 @@ static double nrmse(const float *a, const double *r, int n)
 	return sqrt(se / n) / sqrt(var / n);
 }
 
+/* KV cache type for check_cfg */
+static uint32_t kv_type = HRT_F16;
+
 /* compare hrt_forward (one batch, all logits) with the reference */
 static void check_cfg(const struct cfg *c, double tol)
 {
@@ -336,7 +339,7 @@ static void check_cfg(const struct cfg *c, double tol)
 	int32_t tok[N], pos[N];
 	struct hrt_kv *kv, *kvs[N];
 	bool want[N];
-	hrt_kv_new(&kv, m, 64, &err);
+	hrt_kv_new_typed(&kv, m, 64, kv_type, &err);
 	for (int i = 0; i < N; i++) {
 		tok[i] = (int32_t)((i * 37 + 5) % c->V);
 		pos[i] = i;
@@ -359,12 +362,13 @@ static void check_cfg(const struct cfg *c, double tol)
 	}
 	CHECKF(worst < tol, "%s %s: worst nrmse %.5f >= %.4f", c->arch,
 	       hrt_type_name(c->wtype), worst, tol);
-	printf("  %s %s%s%s%s: worst nrmse vs float64 %.6f\n", c->arch, hrt_type_name(c->wtype),
-	       c->tied ? " tied" : "", c->bias ? " bias" : "", c->freqs ? " rope_freqs" : "", worst);
+	printf("  %s %s%s%s%s, %s KV: worst nrmse vs float64 %.6f\n", c->arch,
+	       hrt_type_name(c->wtype), c->tied ? " tied" : "", c->bias ? " bias" : "",
+	       c->freqs ? " rope_freqs" : "", hrt_type_name(kv_type), worst);
 
 	/* the same positions token by token through the cache */
 	struct hrt_kv *kv2;
-	hrt_kv_new(&kv2, m, 64, &err);
+	hrt_kv_new_typed(&kv2, m, 64, kv_type, &err);
 	/* (single-token and batched products may use different kernels —
 	 * vec_dot vs a gemm tile — so they agree to rounding, not bits; a
 	 * cache bug would be off by O(1)) */
@@ -384,8 +388,8 @@ static void check_cfg(const struct cfg *c, double tol)
 	CHECKF(worst_inc < 1e-3, "incremental decode differs from the batch: nrmse %g", worst_inc);
 	/* two sequences interleaved in one batch give the same rows */
 	struct hrt_kv *ka, *kb;
-	hrt_kv_new(&ka, m, 64, &err);
-	hrt_kv_new(&kb, m, 64, &err);
+	hrt_kv_new_typed(&ka, m, 64, kv_type, &err);
+	hrt_kv_new_typed(&kb, m, 64, kv_type, &err);
 	int32_t t2[2 * N], p2[2 * N];
 	struct hrt_kv *k2[2 * N];
 	bool w2[2 * N];
@@ -482,6 +486,35 @@ static void kquant_types(void)
 	}
 }
 
+/* the Q8_0 KV cache (head size 32): 8-bit keys and values cost accuracy
+ * like 8-bit activations do; the F16 cache's results are the baseline */
+static void kv_q8_0(void)
+{
+	kv_type = HRT_Q8_0;
+	struct cfg a = { "llama", 128, 2, 4, 2, 128, 200, 32, 10000, 0, false, false, false, 0, 0, 0, 0, HRT_F32 };
+	check_cfg(&a, 0.02);
+	struct cfg b = { "granite", 256, 1, 4, 2, 256, 64, 64, 10000, 0, true, false, false, 2.0f, 0.5f, 0.09f, 4.0f, HRT_Q4_K };
+	check_cfg(&b, 0.03);
+	kv_type = HRT_F16;
+	/* a head size that is not a multiple of 32 cannot use it */
+	struct cfg c = { "llama", 64, 1, 4, 4, 64, 100, 16, 10000, 0, false, false, false, 0, 0, 0, 0, HRT_F32 };
+	struct weights w;
+	gen_weights(&w, &c);
+	size_t len;
+	uint8_t *buf = build(&w, &len, false);
+	struct hrt_gguf *g;
+	struct hrt_model *m;
+	struct hrt_kv *kv = NULL;
+	struct hrt_err err = { 0 };
+	if (!hrt_gguf_open_mem(&g, buf, len, &err) && !hrt_model_open_gguf(&m, g, &err)) {
+		CHECK(hrt_kv_new_typed(&kv, m, 16, HRT_Q8_0, &err) == HRT_EINVAL && !kv);
+		CHECK(hrt_kv_new_typed(&kv, m, 16, HRT_Q4_0, &err) == HRT_EINVAL && !kv);
+		hrt_model_close(m);
+	}
+	free(buf);
+	free_weights(&w);
+}
+
 /* hostile hyperparameters and shapes: refused with a clear error */
 static void expect_refused(const struct cfg *c, const char *key, uint32_t val,
 			   const char *want, int line)
@@ -553,6 +586,7 @@ int main(void)
 	RUN(granite_scales);
 	RUN(quantized_types);
 	RUN(kquant_types);
+	RUN(kv_q8_0);
 	RUN(hostile_hparams);
 	return t_done();
 }
