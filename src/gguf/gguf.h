@@ -179,7 +179,22 @@ int hrt_gguf_w_tensor(struct hrt_gguf_writer *w, const char *name,
 		      uint32_t type, uint32_t n_dims, const uint64_t *ne,
 		      const void *data, uint64_t nbytes, struct hrt_err *err);
 
-/* Write to path via path.tmp + fsync + rename. */
+/* A tensor whose bytes are produced while the file is written (a
+ * quantizer streaming a model larger than memory). Just before writing
+ * tensor number idx (its position among all added tensors), the writer
+ * calls fill: it either points *data at the caller's own nbytes bytes
+ * (valid until fill is called again or the write ends) or fills buf (the
+ * writer's buffer, large enough for the largest such tensor) and sets
+ * *data = buf. A non-zero status aborts the write with that error. */
+typedef int (*hrt_gguf_fill_fn)(void *ctx, uint64_t idx, void *buf,
+				const void **data, struct hrt_err *err);
+int hrt_gguf_w_tensor_cb(struct hrt_gguf_writer *w, const char *name,
+			 uint32_t type, uint32_t n_dims, const uint64_t *ne,
+			 uint64_t nbytes, hrt_gguf_fill_fn fill, void *ctx,
+			 struct hrt_err *err);
+
+/* Write to path via path.tmp + fsync + rename + fsync of the folder; a
+ * full disk is reported as such and leaves no temporary file. */
 int hrt_gguf_w_write(struct hrt_gguf_writer *w, const char *path,
 		     struct hrt_err *err);
 /* Serialize into a malloc'd buffer (tests, fuzz seeds); caller frees. */

@@ -27,7 +27,9 @@ struct wtensor {
 	char *name;
 	uint32_t type, n_dims;
 	uint64_t ne[HRT_GGUF_MAX_DIMS];
-	const void *data;
+	const void *data;          /* NULL: produced by fill */
+	hrt_gguf_fill_fn fill;
+	void *fill_ctx;
 	uint64_t nbytes, offset;
 };
 
@@ -248,9 +250,10 @@ int hrt_gguf_w_set_alignment(struct hrt_gguf_writer *w, uint32_t alignment)
 	return hrt_gguf_w_u32(w, "general.alignment", alignment);
 }
 
-int hrt_gguf_w_tensor(struct hrt_gguf_writer *w, const char *name,
+static int add_tensor(struct hrt_gguf_writer *w, const char *name,
 		      uint32_t type, uint32_t n_dims, const uint64_t *ne,
-		      const void *data, uint64_t nbytes, struct hrt_err *err)
+		      const void *data, uint64_t nbytes, hrt_gguf_fill_fn fill,
+		      void *fill_ctx, struct hrt_err *err)
 {
 	if (n_dims == 0 || n_dims > HRT_GGUF_MAX_DIMS)
 		return HRT_ERR(err, HRT_EINVAL, "tensor '%s': %u dims", name, n_dims);
@@ -285,8 +288,59 @@ int hrt_gguf_w_tensor(struct hrt_gguf_writer *w, const char *name,
 	for (uint32_t d = 0; d < HRT_GGUF_MAX_DIMS; d++)
 		t->ne[d] = d < n_dims ? ne[d] : 1;
 	t->data = data;
+	t->fill = fill;
+	t->fill_ctx = fill_ctx;
 	t->nbytes = nbytes;
 	w->n_t++;
+	return HRT_OK;
+}
+
+int hrt_gguf_w_tensor(struct hrt_gguf_writer *w, const char *name,
+		      uint32_t type, uint32_t n_dims, const uint64_t *ne,
+		      const void *data, uint64_t nbytes, struct hrt_err *err)
+{
+	return add_tensor(w, name, type, n_dims, ne, data, nbytes, NULL, NULL, err);
+}
+
+int hrt_gguf_w_tensor_cb(struct hrt_gguf_writer *w, const char *name,
+			 uint32_t type, uint32_t n_dims, const uint64_t *ne,
+			 uint64_t nbytes, hrt_gguf_fill_fn fill, void *ctx,
+			 struct hrt_err *err)
+{
+	if (!fill)
+		return HRT_ERR(err, HRT_EINVAL, "tensor '%s': no fill function", name);
+	return add_tensor(w, name, type, n_dims, ne, NULL, nbytes, fill, ctx, err);
+}
+
+/* the bytes of tensor i: its data, or what its fill function produces */
+static int tensor_bytes(struct hrt_gguf_writer *w, size_t i, void *buf,
+			const void **data, struct hrt_err *err)
+{
+	struct wtensor *t = &w->t[i];
+	if (!t->fill) {
+		*data = t->data;
+		return HRT_OK;
+	}
+	*data = NULL;
+	int rc = t->fill(t->fill_ctx, i, buf, data, err);
+	if (!rc && !*data)
+		rc = HRT_ERR(err, HRT_EINVAL, "tensor '%s': fill produced no data", t->name);
+	return rc;
+}
+
+/* a buffer for the largest streamed tensor (NULL and 0 if none) */
+static int fill_buffer(struct hrt_gguf_writer *w, void **buf, struct hrt_err *err)
+{
+	uint64_t max = 0;
+	*buf = NULL;
+	for (size_t i = 0; i < w->n_t; i++)
+		if (w->t[i].fill && w->t[i].nbytes > max)
+			max = w->t[i].nbytes;
+	if (!max)
+		return HRT_OK;
+	if (max > SIZE_MAX / 2 || !(*buf = hrt_malloc_aligned((size_t)max)))
+		return HRT_ERR(err, HRT_ENOMEM, "no memory for a tensor of %llu bytes",
+			       (unsigned long long)max);
 	return HRT_OK;
 }
 
@@ -331,13 +385,20 @@ int hrt_gguf_w_to_mem(struct hrt_gguf_writer *w, uint8_t **out, size_t *len,
 		      struct hrt_err *err)
 {
 	struct buf b = { 0 };
+	void *fb = NULL;
 	int rc = build_header(w, &b, err);
+	if (!rc)
+		rc = fill_buffer(w, &fb, err);
 	static const uint8_t zeros[64];
 	for (size_t i = 0; !rc && i < w->n_t; i++) {
-		put(&b, w->t[i].data, (size_t)w->t[i].nbytes);
+		const void *data;
+		if ((rc = tensor_bytes(w, i, fb, &data, err)))
+			break;
+		put(&b, data, (size_t)w->t[i].nbytes);
 		while (b.len % w->alignment && !b.oom)
 			put(&b, zeros, HRT_MIN(sizeof zeros, w->alignment - b.len % w->alignment));
 	}
+	hrt_free_aligned(fb);
 	if (!rc && b.oom)
 		rc = HRT_ERR(err, HRT_ENOMEM, "no memory for the GGUF image");
 	if (rc) {
@@ -359,17 +420,29 @@ static int write_all(int fd, const void *p, size_t n)
 				continue;
 			return -1;
 		}
+		if (k == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
 		c += k;
 		n -= (size_t)k;
 	}
 	return 0;
 }
 
+static const char *io_reason(int e)
+{
+	return e == ENOSPC || e == EDQUOT ? "disk full" : strerror(e);
+}
+
 int hrt_gguf_w_write(struct hrt_gguf_writer *w, const char *path,
 		     struct hrt_err *err)
 {
 	struct buf b = { 0 };
+	void *fb = NULL;
 	int rc = build_header(w, &b, err);
+	if (!rc)
+		rc = fill_buffer(w, &fb, err);
 	if (rc) {
 		free(b.p);
 		return rc;
@@ -377,40 +450,66 @@ int hrt_gguf_w_write(struct hrt_gguf_writer *w, const char *path,
 	char tmp[4096];
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
 		free(b.p);
+		hrt_free_aligned(fb);
 		return HRT_ERR(err, HRT_EINVAL, "path too long: %s", path);
 	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
+		int e = errno;
 		free(b.p);
-		return HRT_ERR(err, HRT_EIO, "%s: %s", tmp, strerror(errno));
+		hrt_free_aligned(fb);
+		return HRT_ERR(err, e == ENOENT ? HRT_ENOTFOUND : HRT_EIO,
+			       "cannot create %s: %s", path, strerror(e));
 	}
 	static const uint8_t zeros[64];
 	uint64_t pos = b.len;
-	int bad = write_all(fd, b.p, b.len);
+	int e = 0;
+	if (write_all(fd, b.p, b.len))
+		e = errno;
 	free(b.p);
-	for (size_t i = 0; !bad && i < w->n_t; i++) {
-		bad = write_all(fd, w->t[i].data, (size_t)w->t[i].nbytes);
+	for (size_t i = 0; !e && !rc && i < w->n_t; i++) {
+		const void *data;
+		if ((rc = tensor_bytes(w, i, fb, &data, err)))
+			break;
+		if (write_all(fd, data, (size_t)w->t[i].nbytes)) {
+			e = errno;
+			break;
+		}
 		pos += w->t[i].nbytes;
-		while (!bad && pos % w->alignment) {
+		while (pos % w->alignment) {
 			size_t k = HRT_MIN(sizeof zeros, w->alignment - pos % w->alignment);
-			bad = write_all(fd, zeros, k);
+			if (write_all(fd, zeros, k)) {
+				e = errno;
+				break;
+			}
 			pos += k;
 		}
 	}
-	if (!bad)
-		bad = fsync(fd);
-	int e = errno;
-	if (close(fd) && !bad) {
-		bad = 1;
+	hrt_free_aligned(fb);
+	if (!e && !rc && fsync(fd))
 		e = errno;
-	}
-	if (!bad && rename(tmp, path)) {
-		bad = 1;
+	if (close(fd) && !e && !rc)
 		e = errno;
-	}
-	if (bad) {
+	if (!e && !rc && rename(tmp, path))
+		e = errno;
+	if (e && !rc)
+		rc = HRT_ERR(err, HRT_EIO, "writing %s: %s", path, io_reason(e));
+	if (rc) {
 		unlink(tmp);
-		return HRT_ERR(err, HRT_EIO, "writing %s: %s", path, strerror(e));
+		return rc;
+	}
+	/* the rename itself survives a crash only once the folder is synced */
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = 0;
+	else
+		snprintf(dir, sizeof dir, ".");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
 	}
 	return HRT_OK;
 }

@@ -384,89 +384,11 @@ static void convert_rows(void *ctx, int ith, int nth)
 
 /* ------------------------------------------------------------ output */
 
-struct out {
-	int fd;
-	char tmp[4096];
-	uint64_t pos;
-};
-
-static int write_all(struct out *o, const void *p, size_t n, struct hrt_err *err)
-{
-	const uint8_t *c = p;
-	while (n) {
-		ssize_t k = write(o->fd, c, HRT_MIN(n, (size_t)1 << 30));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			int e = k < 0 ? errno : ENOSPC;
-			return HRT_ERR(err, HRT_EIO, "writing %s: %s", o->tmp,
-				       e == ENOSPC || e == EDQUOT ? "disk full" : strerror(e));
-		}
-		c += k;
-		n -= (size_t)k;
-		o->pos += (uint64_t)k;
-	}
-	return HRT_OK;
-}
-
-static int pad_to(struct out *o, uint64_t align, struct hrt_err *err)
-{
-	static const uint8_t zeros[256];
-	while (o->pos % align) {
-		size_t k = (size_t)HRT_MIN(sizeof zeros, align - o->pos % align);
-		int rc = write_all(o, zeros, k, err);
-		if (rc)
-			return rc;
-	}
-	return HRT_OK;
-}
-
 struct plan {
 	const struct hrt_qsrc *t;
 	uint32_t to;
 	uint64_t nbytes;
 };
-
-/* header, metadata, tensor infos, padding */
-static int write_header(struct out *o, struct hrt_gguf_writer *kv,
-			const struct plan *p, size_t n, uint32_t align,
-			struct hrt_err *err)
-{
-	uint8_t *meta = NULL;
-	size_t mlen = 0;
-	/* Alignment 1 makes the writer's image exactly header + metadata; the
-	 * key itself is put back only if the input had it. */
-	int rc = hrt_gguf_w_to_mem(kv, &meta, &mlen, err);
-	if (rc)
-		return rc;
-	if (mlen < 24) {
-		free(meta);
-		return HRT_ERR(err, HRT_EFORMAT, "GGUF writer produced %zu bytes", mlen);
-	}
-	uint64_t nt = n;
-	if ((rc = write_all(o, meta, 8, err)) ||          /* magic, version */
-	    (rc = write_all(o, &nt, 8, err)) ||
-	    (rc = write_all(o, meta + 16, mlen - 16, err))) {
-		free(meta);
-		return rc;
-	}
-	free(meta);
-	uint64_t off = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t len = strlen(p[i].t->name);
-		uint32_t nd = p[i].t->n_dims, ty = p[i].to;
-		if ((rc = write_all(o, &len, 8, err)) ||
-		    (rc = write_all(o, p[i].t->name, (size_t)len, err)) ||
-		    (rc = write_all(o, &nd, 4, err)) ||
-		    (rc = write_all(o, p[i].t->ne, 8 * (size_t)nd, err)) ||
-		    (rc = write_all(o, &ty, 4, err)) ||
-		    (rc = write_all(o, &off, 8, err)))
-			return rc;
-		if (hrt_add_ovf(off, p[i].nbytes, &off) || !hrt_align_up(off, align, &off))
-			return HRT_ERR(err, HRT_ERANGE, "output too large");
-	}
-	return pad_to(o, align, err);
-}
 
 static void default_opts(const struct hrt_quant_opts *in, struct hrt_quant_opts *o)
 {
@@ -551,6 +473,48 @@ static int convert(struct hrt_pool *pool, const struct plan *p, uint8_t *out,
 	return HRT_OK;
 }
 
+/* the writer asks for each tensor's bytes just before writing them: the
+ * unchanged ones come straight from the source, the others are converted
+ * into the writer's buffer; the tensor before is released then */
+struct stream {
+	const struct plan *p;
+	size_t n;
+	struct hrt_pool *pool;
+	float **scratch;
+	uint64_t chunk;
+	const struct hrt_quant_opts *o;
+	void (*release)(void *ctx, const struct hrt_qsrc *t);
+	void *release_ctx;
+	size_t done;              /* tensors written so far */
+};
+
+static void finish_prev(struct stream *st, size_t upto)
+{
+	for (; st->done < upto; st->done++) {
+		const struct plan *q = &st->p[st->done];
+		if (st->release && q->t->data)
+			st->release(st->release_ctx, q->t);
+		if (st->o->progress)
+			st->o->progress(st->o->progress_ctx, st->done, st->n, q->t->name,
+					q->t->type, q->to, q->nbytes);
+	}
+}
+
+static int fill_tensor(void *ctx, uint64_t idx, void *buf, const void **data,
+		       struct hrt_err *err)
+{
+	struct stream *st = ctx;
+	const struct plan *q = &st->p[idx];
+	finish_prev(st, (size_t)idx);
+	if (q->to == q->t->type && q->t->data) {
+		*data = q->t->data;
+		return HRT_OK;
+	}
+	int rc = convert(st->pool, q, buf, st->scratch, st->chunk, err);
+	*data = buf;
+	return rc;
+}
+
 int hrt_quant_write(struct hrt_gguf_writer *kv, const struct hrt_quant_info *info,
 		    const struct hrt_qsrc *src, size_t n,
 		    const struct hrt_quant_spec *spec,
@@ -567,8 +531,6 @@ int hrt_quant_write(struct hrt_gguf_writer *kv, const struct hrt_quant_info *inf
 	struct plan *p = hrt_calloc(n ? n : 1, sizeof(*p));
 	struct hrt_pool *pool = NULL;
 	float **scratch = NULL;
-	uint8_t *buf = NULL;
-	struct out out = { .fd = -1 };
 	int rc = HRT_OK;
 	if (!s || !p) {
 		rc = HRT_ERR(err, HRT_ENOMEM, "no memory for %zu tensors", n);
@@ -581,16 +543,11 @@ int hrt_quant_write(struct hrt_gguf_writer *kv, const struct hrt_quant_info *inf
 	if ((rc = make_plan(info, s, n, spec, &o, p, &max_out, &max_ne0, err)))
 		goto out_free;
 
-	/* metadata: the writer's serialization with alignment 1 (see
-	 * write_header); general.alignment kept only when not the default */
+	/* general.alignment is written only when it is not the default */
+	hrt_gguf_w_del(kv, "general.alignment");
 	if (hrt_gguf_w_u32(kv, "general.quantization_version", 2) ||
 	    hrt_gguf_w_u32(kv, "general.file_type", (uint32_t)spec->ftype) ||
-	    hrt_gguf_w_set_alignment(kv, 1)) {
-		rc = HRT_ERR(err, HRT_ENOMEM, "no memory for metadata");
-		goto out_free;
-	}
-	hrt_gguf_w_del(kv, "general.alignment");
-	if (align != HRT_GGUF_DEFAULT_ALIGNMENT && hrt_gguf_w_u32(kv, "general.alignment", align)) {
+	    (align != HRT_GGUF_DEFAULT_ALIGNMENT && hrt_gguf_w_set_alignment(kv, align))) {
 		rc = HRT_ERR(err, HRT_ENOMEM, "no memory for metadata");
 		goto out_free;
 	}
@@ -599,10 +556,8 @@ int hrt_quant_write(struct hrt_gguf_writer *kv, const struct hrt_quant_info *inf
 	int nth = hrt_pool_size(pool);
 	uint64_t chunk = HRT_MAX((uint64_t)CHUNK_VALUES, max_ne0);
 	scratch = hrt_calloc((size_t)nth, sizeof(float *));
-	buf = max_out ? malloc((size_t)max_out) : NULL;
-	if (!pool || !scratch || (max_out && !buf)) {
-		rc = HRT_ERR(err, HRT_ENOMEM, "no memory for a tensor of %llu bytes",
-			     (unsigned long long)max_out);
+	if (!pool || !scratch) {
+		rc = HRT_ERR(err, HRT_ENOMEM, "no memory");
 		goto out_free;
 	}
 	for (int i = 0; max_out && i < nth; i++)
@@ -610,53 +565,16 @@ int hrt_quant_write(struct hrt_gguf_writer *kv, const struct hrt_quant_info *inf
 			rc = HRT_ERR(err, HRT_ENOMEM, "no memory for conversion buffers");
 			goto out_free;
 		}
-
-	if ((size_t)snprintf(out.tmp, sizeof out.tmp, "%s.tmp.%ld", out_path,
-			     (long)getpid()) >= sizeof out.tmp) {
-		rc = HRT_ERR(err, HRT_EINVAL, "output path too long");
-		goto out_free;
-	}
-	out.fd = open(out.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out.fd < 0) {
-		rc = HRT_ERR(err, errno == ENOENT ? HRT_ENOTFOUND : HRT_EIO,
-			     "cannot create %s: %s", out_path, strerror(errno));
-		goto out_free;
-	}
-	if ((rc = write_header(&out, kv, p, n, align, err)))
-		goto out_close;
-	for (size_t i = 0; i < n; i++) {
-		const void *data = p[i].t->data;
-		if (p[i].to != p[i].t->type || !data) {
-			if ((rc = convert(pool, &p[i], buf, scratch, chunk, err)))
-				goto out_close;
-			data = buf;
-		}
-		if ((rc = write_all(&out, data, (size_t)p[i].nbytes, err)) ||
-		    (rc = pad_to(&out, align, err)))
-			goto out_close;
-		if (release && p[i].t->data)
-			release(release_ctx, p[i].t);
-		if (o.progress)
-			o.progress(o.progress_ctx, i, n, p[i].t->name, p[i].t->type,
-				   p[i].to, p[i].nbytes);
-	}
-	if (fsync(out.fd))
-		rc = HRT_ERR(err, HRT_EIO, "writing %s: %s", out_path,
-			     errno == ENOSPC ? "disk full" : strerror(errno));
-out_close:
-	if (close(out.fd) && !rc)
-		rc = HRT_ERR(err, HRT_EIO, "writing %s: %s", out_path,
-			     errno == ENOSPC ? "disk full" : strerror(errno));
-	if (!rc && rename(out.tmp, out_path))
-		rc = HRT_ERR(err, HRT_EIO, "renaming %s to %s: %s", out.tmp,
-			     out_path, strerror(errno));
-	if (rc)
-		unlink(out.tmp);
+	struct stream st = { p, n, pool, scratch, chunk, &o, release, release_ctx, 0 };
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = hrt_gguf_w_tensor_cb(kv, p[i].t->name, p[i].to, p[i].t->n_dims,
+					  p[i].t->ne, p[i].nbytes, fill_tensor, &st, err);
+	if (!rc && (rc = hrt_gguf_w_write(kv, out_path, err)) == HRT_OK)
+		finish_prev(&st, n);
 out_free:
 	for (int i = 0; scratch && i < hrt_pool_size(pool); i++)
 		free(scratch[i]);
 	free(scratch);
-	free(buf);
 	hrt_pool_free(pool);
 	free(p);
 	free(s);

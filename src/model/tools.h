@@ -152,8 +152,9 @@ struct hrt_qsrc {
 };
 
 /* Write kv's metadata plus the n tensors of src, converted per spec, to
- * out_path. kv is modified (file_type, quantization_version set, its
- * alignment setting used for serializing; do not write it again). The
+ * out_path, streaming: each tensor is converted just before the writer
+ * writes it, so memory stays near one tensor. kv is modified (file_type,
+ * quantization_version, the tensors; do not write it again). The
  * tensors are written in the peer's order (non-layer tensors by name,
  * then by layer number, then by name). If release is not NULL it is
  * called with each file-backed tensor once its data is no longer needed. */

@@ -239,6 +239,75 @@ static void test_write_file(void)
 	CHECK(hrt_gguf_open(&g, "/tmp", &err) == HRT_EINVAL);
 }
 
+/* streamed tensors: bytes produced while writing, either the caller's
+ * own or written into the writer's buffer; an error aborts cleanly */
+struct fill_ctx {
+	float own[16];
+	int calls;
+	int fail_at;
+};
+
+static int fill(void *ctx, uint64_t idx, void *buf, const void **data,
+		struct hrt_err *err)
+{
+	struct fill_ctx *f = ctx;
+	f->calls++;
+	if ((int)idx == f->fail_at)
+		return HRT_ERR(err, HRT_EIO, "tensor %llu failed", (unsigned long long)idx);
+	if (idx == 0) {
+		*data = f->own;
+		return HRT_OK;
+	}
+	float *b = buf;
+	for (int i = 0; i < 32; i++)
+		b[i] = (float)(100 + i);
+	*data = buf;
+	return HRT_OK;
+}
+
+static void test_streamed_tensors(void)
+{
+	struct fill_ctx f = { .fail_at = -1 };
+	for (int i = 0; i < 16; i++)
+		f.own[i] = (float)i;
+	struct hrt_err err = { 0 };
+	struct hrt_gguf_writer *w;
+	hrt_gguf_writer_new(&w, &err);
+	uint64_t a[1] = { 16 }, b[2] = { 8, 4 };
+	CHECK(hrt_gguf_w_tensor_cb(w, "own", HRT_F32, 1, a, 64, fill, &f, &err) == HRT_OK);
+	CHECK(hrt_gguf_w_tensor_cb(w, "made", HRT_F32, 2, b, 128, fill, &f, &err) == HRT_OK);
+	CHECK(hrt_gguf_w_tensor_cb(w, "bad", HRT_F32, 1, a, 63, fill, &f, &err) != HRT_OK);
+	uint8_t *buf;
+	size_t len;
+	CHECK(hrt_gguf_w_to_mem(w, &buf, &len, &err) == HRT_OK && f.calls == 2);
+	struct hrt_gguf *g;
+	CHECKF(hrt_gguf_open_mem(&g, buf, len, &err) == HRT_OK, "%s", err.msg);
+	if (!t_cur_failed) {
+		const struct hrt_gguf_tensor *t = hrt_gguf_find_tensor(g, "own");
+		CHECK(t && ((const float *)t->data)[15] == 15.0f);
+		t = hrt_gguf_find_tensor(g, "made");
+		CHECK(t && ((const float *)t->data)[31] == 131.0f);
+		hrt_gguf_close(g);
+	}
+	free(buf);
+	/* a failing fill aborts the file write and leaves nothing behind */
+	char path[] = "/tmp/hearth-test-stream-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	unlink(path);
+	f.fail_at = 1;
+	CHECK(hrt_gguf_w_write(w, path, &err) == HRT_EIO && strstr(err.msg, "tensor 1 failed"));
+	CHECK(access(path, F_OK) != 0);
+	f.fail_at = -1;
+	CHECKF(hrt_gguf_w_write(w, path, &err) == HRT_OK, "%s", err.msg);
+	CHECK(hrt_gguf_open(&g, path, &err) == HRT_OK);
+	if (!t_cur_failed)
+		hrt_gguf_close(g);
+	unlink(path);
+	CHECK(hrt_gguf_w_write(w, "/nonexistent-dir/x.gguf", &err) == HRT_ENOTFOUND);
+	hrt_gguf_writer_free(w);
+}
+
 static void test_tiny_files(void)
 {
 	struct bb b = { .n = 0 };
@@ -510,6 +579,7 @@ int main(void)
 	RUN(test_valid_minimal);
 	RUN(test_roundtrip_all_types);
 	RUN(test_write_file);
+	RUN(test_streamed_tensors);
 	RUN(test_tiny_files);
 	RUN(test_versions);
 	RUN(test_huge_counts);
