@@ -22,6 +22,9 @@ P=${BENCH_P:-128}
 N=${BENCH_N:-32}
 R=${BENCH_REPS:-3}
 TH=${BENCH_THREADS:-$(nproc)}
+# which suites run: the engine table (pp/tg, peer ratios, bound), the
+# server's continuous batching, genealogy speed
+SUITES=${BENCH_SUITES:-engine serve prov}
 TYPES=${BENCH_TYPES:-Q4_0 Q8_0 Q4_K_M}
 VOCAB=../shared/vocab/ggml-vocab-llama-spm.gguf
 mkdir -p "$OUT"
@@ -62,6 +65,7 @@ else
 	echo "| type | size MiB | pp$P t/s | tg$N t/s | tg bound | tg/bound | peak RSS / (file+KV) |"
 	echo "| --- | --- | --- | --- | --- | --- | --- |"
 fi
+case " $SUITES " in *" engine "*) ;; *) TYPES="" ;; esac
 for ty in $TYPES; do
 	m=$OUT/llama-3.2-1b-$vtag-$ty.gguf
 	if [ ! -f "$m" ]; then
@@ -94,3 +98,18 @@ for ty in $TYPES; do
 done
 echo
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
+
+# the other suites of `make bench`: continuous batching through the server
+# (8 streams against 1) and genealogy speed (hearth id / lineage against
+# reading the file twice)
+case " $SUITES " in *" serve "*)
+	echo
+	echo "## serve: aggregate decode of 8 streams against 1 (bench/serve_bench.sh)"
+	HEARTH_BIN=$H SERVE_MODEL=$OUT/llama-3.2-1b-$vtag-Q4_0.gguf BENCH_THREADS=$TH \
+		bash bench/serve_bench.sh 2>&1 | sed 's/^/    /' ;;
+esac
+case " $SUITES " in *" prov "*)
+	echo
+	echo "## genealogy: hearth id / lineage against reading the file twice (bench/prov_bench.sh)"
+	HEARTH_BIN=$H PROV_BENCH_THREADS=$TH bash bench/prov_bench.sh 2>&1 | sed 's/^/    /' ;;
+esac
