@@ -34,8 +34,14 @@ static void fill_ref(struct hrt_kern_isa *t, const char *name)
 	}
 }
 
-/* a panel layout is only usable when every weight type whose activations
- * use it has a gemm that reads it: otherwise drop the panel */
+static int env_int(const char *name, int dflt)
+{
+	const char *e = getenv(name);
+	return e && *e ? atoi(e) : dflt;
+}
+
+/* a panel (tile) layout is only usable when every weight type whose
+ * activations use it has a gemm (tile) that reads it: otherwise drop it */
 static void check_panels(struct hrt_kern_isa *t)
 {
 	for (uint32_t w = 0; w < HRT_TYPE_COUNT; w++) {
@@ -46,7 +52,14 @@ static void check_panels(struct hrt_kern_isa *t)
 		if (t->panel[at] && (!t->gemm[w] || t->panel_n < 1 ||
 				     !t->panel_blk_bytes[at]))
 			t->panel[at] = NULL;
+		if (t->tile_n[at] && (!t->tile[w] ||
+				      (t->tile_quantize[at] && !t->tile_blk_bytes[at])))
+			t->tile_n[at] = 0;
 	}
+	int tn = env_int("HEARTH_TILE_N", -1);
+	for (uint32_t at = 0; at < HRT_TYPE_COUNT && tn >= 0; at++)
+		if (t->tile_n[at])
+			t->tile_n[at] = tn;
 }
 
 #if defined(__x86_64__)
@@ -173,25 +186,50 @@ uint32_t hrt_kern_act_type(uint32_t wtype)
 	return hrt_type_get(wtype)->dot_type;
 }
 
-static size_t act_row_bytes(uint32_t wtype, int64_t ncols)
-{
-	uint64_t b = 0;
-	hrt_type_row_bytes(hrt_kern_act_type(wtype), (uint64_t)ncols, &b);
-	return (size_t)((b + 63) & ~(uint64_t)63);
-}
-
 /* Panels (several tokens interleaved, see kern.h) are used from this many
- * tokens on. Even a panel of 2 real tokens out of 16 beats vec_dot over
- * 16-row blocks (AVX-512, Q4_0 + Q4_K over the bench shapes, 2 threads, cpu
- * clock, medians of 3: n=2 18.4 vs 20.4 ms, n=4 19.4 vs 21.2, n=8 19.1 vs
- * 37.9; bench/kern_bench -n 2|4|8 built with -DPANEL_MIN_N=2|16). */
+ * tokens on where the table has no tiles for them (tile_n): vec_dot over
+ * row blocks runs every token over every weight, and a panel of 2 real
+ * tokens out of 16 already beat it (AVX-512, Q4_0 + Q4_K over the bench
+ * shapes, 2 threads, cpu clock, medians of 3: n=2 18.4 vs 20.4 ms, n=8
+ * 19.1 vs 37.9; bench/kern_bench -n 2|8 built with -DPANEL_MIN_N=2|16). */
 #ifndef PANEL_MIN_N
 #define PANEL_MIN_N 2
 #endif
 
-static bool use_panels(const struct hrt_kern_isa *k, uint32_t at, int n)
+/* how a product of n tokens runs: vec_dot over activation rows, tiles
+ * over rows in the tile layout, or the gemm over panels. A function of the
+ * activation type (not the weight type), so matrices sharing activations
+ * (hrt_matmul_pre) agree. */
+enum mm_mode { MODE_ROWS, MODE_TILE, MODE_PANEL };
+
+static int panel_min_n(void)
 {
-	return n >= PANEL_MIN_N && k->panel[at];
+	static int v = -1;
+	if (v < 0)
+		v = HRT_MAX(1, env_int("HEARTH_PANEL_N", PANEL_MIN_N));
+	return v;
+}
+
+static enum mm_mode mm_mode(const struct hrt_kern_isa *k, uint32_t at, int n)
+{
+	if (n < k->tile_n[at])
+		return MODE_TILE;
+	if (n >= panel_min_n() && k->panel[at])
+		return MODE_PANEL;
+	return MODE_ROWS;
+}
+
+static size_t act_row_bytes(const struct hrt_kern_isa *k, uint32_t at, int64_t ncols,
+			    enum mm_mode mode)
+{
+	uint64_t b = 0;
+	if (mode == MODE_TILE && k->tile_quantize[at]) {
+		uint64_t nb = (uint64_t)ncols / hrt_type_get(at)->blck;
+		b = (nb + 1) / 2 * 2 * k->tile_blk_bytes[at];
+	} else {
+		hrt_type_row_bytes(at, (uint64_t)ncols, &b);
+	}
+	return (size_t)((b + 63) & ~(uint64_t)63);
 }
 
 static size_t panel_bytes(const struct hrt_kern_isa *k, uint32_t at,
@@ -206,15 +244,28 @@ static int n_panels(const struct hrt_kern_isa *k, int n)
 	return (n + k->panel_n - 1) / k->panel_n;
 }
 
+static size_t scratch_at(const struct hrt_kern_isa *k, uint32_t at, int64_t ncols, int n)
+{
+	enum mm_mode mode = mm_mode(k, at, n);
+	if (mode == MODE_PANEL)
+		return panel_bytes(k, at, ncols) * (size_t)n_panels(k, n);
+	return act_row_bytes(k, at, ncols, mode) * (size_t)n;
+}
+
+/* enough for every token count up to n: callers size one buffer for their
+ * largest batch and run smaller ones in it, and a tile row takes more bytes
+ * than a panel's share of one */
 size_t hrt_matmul_scratch(uint32_t wtype, int64_t ncols, int n)
 {
 	const struct hrt_kern_isa *k = hrt_kern();
 	uint32_t at = hrt_kern_act_type(wtype);
-	size_t rows = act_row_bytes(wtype, ncols) * (size_t)n;
-	if (!use_panels(k, at, n))
-		return rows;
-	size_t pan = panel_bytes(k, at, ncols) * (size_t)n_panels(k, n);
-	return HRT_MAX(rows, pan);
+	size_t need = scratch_at(k, at, ncols, n);
+	int tn = k->tile_n[at];
+	if (tn > 1 && n >= tn)
+		need = HRT_MAX(need, scratch_at(k, at, ncols, tn - 1));
+	if (n > 1)
+		need = HRT_MAX(need, scratch_at(k, at, ncols, 1));
+	return need;
 }
 
 struct quant_job {
@@ -225,13 +276,13 @@ struct quant_job {
 	uint8_t *dst;
 	size_t stride;
 	int n;
-	bool panels;
+	enum mm_mode mode;
 };
 
 static void quant_worker(void *ctx, int ith, int nth)
 {
 	struct quant_job *j = ctx;
-	if (j->panels) {
+	if (j->mode == MODE_PANEL) {
 		int P = j->k->panel_n, np = n_panels(j->k, j->n);
 		long b, e;
 		hrt_split(np, ith, nth, &b, &e);
@@ -241,11 +292,12 @@ static void quant_worker(void *ctx, int ith, int nth)
 					   j->dst + (size_t)p * j->stride);
 		return;
 	}
+	hrt_from_float_fn q = j->mode == MODE_TILE && j->k->tile_quantize[j->at]
+				      ? j->k->tile_quantize[j->at] : j->k->quantize[j->at];
 	long b, e;
 	hrt_split(j->n, ith, nth, &b, &e);
 	for (long t = b; t < e; t++)
-		j->k->quantize[j->at](j->X + t * j->ncols,
-				      j->dst + (size_t)t * j->stride, j->ncols);
+		q(j->X + t * j->ncols, j->dst + (size_t)t * j->stride, j->ncols);
 }
 
 size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
@@ -253,11 +305,11 @@ size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
 {
 	const struct hrt_kern_isa *k = hrt_kern();
 	uint32_t at = hrt_kern_act_type(wtype);
-	bool panels = use_panels(k, at, n);
+	enum mm_mode mode = mm_mode(k, at, n);
 	struct quant_job j = { k, at, X, ncols, dst,
-			       panels ? panel_bytes(k, at, ncols)
-				      : act_row_bytes(wtype, ncols),
-			       n, panels };
+			       mode == MODE_PANEL ? panel_bytes(k, at, ncols)
+						  : act_row_bytes(k, at, ncols, mode),
+			       n, mode };
 	if (n < 4)
 		quant_worker(&j, 0, 1);
 	else
@@ -273,7 +325,7 @@ struct mm_job {
 	float *Y;
 	hrt_vec_dot_fn dot;
 	hrt_gemm_fn gemm;
-	bool panels;
+	enum mm_mode mode;
 };
 
 /* Rows are split across threads in units of 16 (whole 64-byte lines of Y
@@ -303,7 +355,13 @@ static void mm_worker(void *ctx, int ith, int nth)
 	long r0, r1;
 	mm_rows(j, ith, nth, &r0, &r1);
 	const uint8_t *w = W->data;
-	if (j->panels) {
+	if (j->mode == MODE_TILE) {
+		if (r1 > r0)
+			j->gemm(W->ncols, (int)(r1 - r0), j->n, w + (size_t)r0 * W->row_bytes,
+				W->row_bytes, j->act, j->astride, j->Y + r0, (size_t)W->nrows);
+		return;
+	}
+	if (j->mode == MODE_PANEL) {
 		for (long r = r0; r < r1; r += PANEL_ROWS)
 			j->gemm(W->ncols, (int)HRT_MIN(PANEL_ROWS, r1 - r),
 				j->n, w + (size_t)r * W->row_bytes, W->row_bytes,
@@ -339,9 +397,13 @@ void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
 		    const void *act, size_t astride, int n, float *Y)
 {
 	const struct hrt_kern_isa *k = hrt_kern();
-	bool panels = use_panels(k, hrt_kern_act_type(W->type), n);
-	struct mm_job j = { W, act, astride, n, Y, k->vec_dot[W->type],
-			    n > 1 ? k->gemm[W->type] : NULL, panels };
+	uint32_t at = hrt_kern_act_type(W->type);
+	enum mm_mode mode = mm_mode(k, at, n);
+	/* a gemm reads plain rows only where the table has no panel layout */
+	hrt_gemm_fn g = mode == MODE_TILE ? k->tile[W->type]
+			: mode == MODE_PANEL || (n > 1 && !k->panel[at]) ? k->gemm[W->type]
+									: NULL;
+	struct mm_job j = { W, act, astride, n, Y, k->vec_dot[W->type], g, mode };
 	hrt_pool_run(pool, mm_worker, &j);
 }
 

@@ -46,9 +46,23 @@ struct hrt_kern_isa {
 	hrt_panel_fn panel[HRT_TYPE_COUNT];
 	uint32_t panel_blk_bytes[HRT_TYPE_COUNT];
 	int panel_n; /* tokens per panel */
+	/* by weight type, optional: tile kernel for decode and small batches
+	 * (the gemm signature; any nr, nt >= 1), reading activation rows in
+	 * the tile layout of the activation type */
+	hrt_gemm_fn tile[HRT_TYPE_COUNT];
+	/* by activation type: tiles serve n < tile_n tokens (0: never; then
+	 * every weight type using it has a tile); tile_quantize, optional,
+	 * converts one row into the tile layout, tile_blk_bytes per block
+	 * with the blocks padded to an even count (NULL: plain rows) */
+	int tile_n[HRT_TYPE_COUNT];
+	hrt_from_float_fn tile_quantize[HRT_TYPE_COUNT];
+	uint32_t tile_blk_bytes[HRT_TYPE_COUNT];
 };
 
-/* The table in use. Never NULL. Thread-safe after the first call. */
+/* The table in use. Never NULL. Thread-safe after the first call.
+ * Benchmark knobs, read once: HEARTH_TILE_N=k sets tile_n of every
+ * activation type with tiles (tiles below k tokens: 0 or 1 none, 2 decode
+ * only), HEARTH_PANEL_N=k the fewest tokens for panels. */
 const struct hrt_kern_isa *hrt_kern(void);
 /* Force a table by name; returns 0, or -1 if this CPU/build lacks it. */
 int hrt_kern_select(const char *name);
@@ -65,7 +79,7 @@ struct hrt_wt {
 
 /* activation type used for weights of type wtype under the current table */
 uint32_t hrt_kern_act_type(uint32_t wtype);
-/* bytes of scratch hrt_matmul needs for n activation rows of ncols */
+/* bytes of scratch hrt_matmul needs for up to n activation rows of ncols */
 size_t hrt_matmul_scratch(uint32_t wtype, int64_t ncols, int n);
 /* Y[t*W->nrows + r] = sum_k W[r][k] * X[t*ncols + k], t < n.
  * scratch: hrt_matmul_scratch bytes, 64-byte aligned. */

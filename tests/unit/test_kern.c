@@ -3,7 +3,7 @@
  * against the reference kernels of kern/quant_ref: activation quantizers
  * (exact bytes), vec_dot for every computable weight type and several row
  * lengths, gemm tiles (panel layouts included) against vec_dot for awkward
- * shapes, and the whole hrt_matmul driver against a naive float product of
+ * shapes, tile kernels against vec_dot, and the whole hrt_matmul driver against a naive float product of
  * the dequantized operands with 1 and 2 threads. No timing here.
  *
  * Tolerance: integer parts are exact by construction, float scaling differs
@@ -450,6 +450,99 @@ static void test_gemm(void)
 }
 
 /*
+ * tile kernels (decode and small batches), called directly, against vec_dot
+ * of plain activation rows: the tile layout (tile_quantize) holds the same
+ * quantized values. Row counts below, at and past a tile, token counts
+ * below, at and past a tile's token group, nothing written outside.
+ */
+static void tile_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	static const int nrs[] = { 1, 3, 4, 5, 17 };
+	static const int nts[] = { 1, 2, 3, 4, 5, 9 };
+	enum { MR = 17, MT = 9 };
+	for (size_t i = 0; i < HRT_ARRAY_LEN(w_types); i++) {
+		uint32_t wt = w_types[i];
+		uint32_t at = hrt_kern_act_type(wt);
+		if (!k->tile[wt] || !k->tile_n[at])
+			continue;
+		const struct hrt_type_traits *tt = hrt_type_get(wt);
+		int64_t ns[NLEN];
+		lengths(wt, ns);
+		for (int li = 0; li < NLEN; li++) {
+			int64_t n = ns[li];
+			size_t wrb = row_bytes(wt, n), arb = row_bytes(at, n);
+			size_t arbp = (arb + 63) & ~(size_t)63;
+			size_t tstride = arbp;
+			if (k->tile_quantize[at]) {
+				uint64_t nb = (uint64_t)n / hrt_type_get(at)->blck;
+				tstride = (size_t)(((nb + 1) / 2 * 2 * k->tile_blk_bytes[at] + 63) &
+						   ~63ull);
+			}
+			uint8_t *w = xmalloc(wrb * MR);
+			fill_blocks(wt, w, n * MR, 11 + (uint64_t)n + wt);
+			float *x = xmalloc((size_t)n * MT * sizeof(float));
+			fill_x(x, n * MT, 7 + (uint64_t)n);
+			uint8_t *rows = xmalloc(arbp * MT), *tl = xmalloc(tstride * MT);
+			for (int t = 0; t < MT; t++) {
+				k->quantize[at](x + (size_t)t * n, rows + (size_t)t * arbp, n);
+				if (k->tile_quantize[at])
+					k->tile_quantize[at](x + (size_t)t * n, tl + (size_t)t * tstride, n);
+				else
+					memcpy(tl + (size_t)t * tstride, rows + (size_t)t * arbp, arb);
+			}
+			float *dw = xmalloc((size_t)n * sizeof(float));
+			float *da = xmalloc((size_t)n * sizeof(float));
+			float *y = xmalloc((MR + 3) * MT * sizeof(float));
+			for (size_t ri = 0; ri < HRT_ARRAY_LEN(nrs); ri++)
+				for (size_t ti = 0; ti < HRT_ARRAY_LEN(nts); ti++) {
+					int nr = nrs[ri], nt = nts[ti], bad = 0;
+					size_t ldy = (size_t)nr + 3;
+					for (size_t e = 0; e < (MR + 3) * MT; e++)
+						y[e] = NAN;
+					k->tile[wt](n, nr, nt, w, wrb, tl, tstride, y, ldy);
+					for (int t = 0; t < nt && !bad; t++) {
+						hrt_type_get(at)->to_float(rows + (size_t)t * arbp, da, n);
+						for (int r = 0; r < nr && !bad; r++) {
+							float want, got = y[(size_t)t * ldy + (size_t)r];
+							k->vec_dot[wt](n, &want, w + (size_t)r * wrb,
+								       rows + (size_t)t * arbp);
+							tt->to_float(w + (size_t)r * wrb, dw, n);
+							double sc = 0;
+							for (int64_t e = 0; e < n; e++)
+								sc += fabs((double)dw[e] * da[e]);
+							if (!close_to(got, want, sc)) {
+								CHECKF(0, "%s tile %s n=%lld nr=%d nt=%d: y[%d][%d] %.9g, vec_dot %.9g",
+								       cur_isa, tt->name, (long long)n, nr, nt,
+								       t, r, (double)got, (double)want);
+								bad = 1;
+							}
+						}
+						for (size_t r = (size_t)nr; r < ldy && !bad; r++)
+							if (!isnan(y[(size_t)t * ldy + r])) {
+								CHECKF(0, "%s tile %s wrote past row %d",
+								       cur_isa, tt->name, nr);
+								bad = 1;
+							}
+					}
+				}
+			hrt_free_aligned(w);
+			hrt_free_aligned(x);
+			hrt_free_aligned(rows);
+			hrt_free_aligned(tl);
+			hrt_free_aligned(dw);
+			hrt_free_aligned(da);
+			hrt_free_aligned(y);
+		}
+	}
+}
+
+static void test_tile(void)
+{
+	each_isa(tile_one);
+}
+
+/*
  * The driver: Y = X W^T for n tokens against a naive double product of the
  * dequantized weights and the dequantized activations (quantized with the
  * reference quantizer of the activation type: same values), with 1 and 2
@@ -610,6 +703,7 @@ int main(void)
 	RUN(test_quantize);
 	RUN(test_vec_dot);
 	RUN(test_gemm);
+	RUN(test_tile);
 	RUN(test_matmul);
 	RUN(test_matmul_pre);
 	return t_done();

@@ -385,7 +385,13 @@ static void check_cfg(const struct cfg *c, double tol)
 			worst_inc = e;
 	}
 	free(dref);
-	CHECKF(worst_inc < 1e-3, "incremental decode differs from the batch: nrmse %g", worst_inc);
+	/* Other kernels give other roundings, and with 8-bit activations one
+	 * rounding that flips moves the logits by about the activation
+	 * quantization error (nrmse ~1e-2 in the 2-layer quantized models);
+	 * a cache mix-up moves them by O(1). Half the tolerance against
+	 * float64, never below 1e-3. */
+	const double path_tol = tol / 2 > 1e-3 ? tol / 2 : 1e-3;
+	CHECKF(worst_inc < path_tol, "incremental decode differs from the batch: nrmse %g", worst_inc);
 	/* two sequences interleaved in one batch give the same rows */
 	struct hrt_kv *ka, *kb;
 	hrt_kv_new_typed(&ka, m, 64, kv_type, &err);
@@ -407,16 +413,19 @@ static void check_cfg(const struct cfg *c, double tol)
 	hrt_compute_new(&cp2, m, 2 * N, 64, pool, &err);
 	struct hrt_batch bm = { 2 * N, t2, p2, k2, w2 };
 	CHECK(hrt_forward(cp2, &bm, lg2, &err) == HRT_OK);
+	/* the batch of 2N tokens may run other kernels than that of N (tiles
+	 * below a token count, panels above): path_tol again */
 	double worst_mix = 0;
-	for (int t = 0; t < N; t++)
-		for (int i = 0; i < c->V; i++) {
-			/* both batched: same kernels, so equal to rounding */
-			double d = fabs(lg2[(size_t)(2 * t) * c->V + i] - lg[t * c->V + i]);
-			double mg = fabs(lg[t * c->V + i]);
-			if (d / (mg > 1 ? mg : 1) > worst_mix)
-				worst_mix = d / (mg > 1 ? mg : 1);
-		}
-	CHECKF(worst_mix < 1e-3, "mixed-sequence batch differs by %g (relative)", worst_mix);
+	dref = malloc(sizeof(double) * c->V);
+	for (int t = 0; t < N; t++) {
+		for (int i = 0; i < c->V; i++)
+			dref[i] = lg[t * c->V + i];
+		double e = nrmse(lg2 + (size_t)(2 * t) * c->V, dref, c->V);
+		if (e > worst_mix)
+			worst_mix = e;
+	}
+	free(dref);
+	CHECKF(worst_mix < path_tol, "mixed-sequence batch differs: nrmse %g", worst_mix);
 	/* invalid batches are refused before anything runs */
 	int32_t badtok = c->V, badpos = 64;
 	struct hrt_batch bb = { 1, &badtok, &pos[0], &kv, NULL };

@@ -1,0 +1,475 @@
+/*
+ * kern/tile_avx512 — AVX-512 VNNI tile kernels for decode and small
+ * batches: TR weight rows x up to TT tokens per inner call. A tile's weights
+ * are loaded and unpacked in registers once and multiplied with every
+ * token's activations; nothing is unpacked to memory (the panel gemm of
+ * kern_avx512.c unpacks every weight once per call, a second pass over the
+ * model that dominates below ~16 tokens). Not a model of anything: the tile
+ * and tile_quantize entries of struct hrt_kern_isa.
+ *
+ * Legacy formats (Q4_0, Q5_0, Q8_0, Q4_1, Q5_1) step over two blocks (64
+ * weights, one zmm, element order). The weights enter vpdpbusd as unsigned
+ * codes (value + offset: 8, 16, 128; none for the formats with a minimum);
+ * the offset is taken back by starting each sum at -offset * (sum of the
+ * activations of its lane), precomputed per token in the tile layout of the
+ * activations, so it costs one shift per token and step. Per row, token and
+ * step: vpdpbusd, a conversion, a multiply and an fma.
+ *
+ * K-quants (Q2_K..Q6_K) read plain Q8_K rows. Per super-block and row the
+ * codes (unsigned) and the group scales as int16 words are unpacked once;
+ * per token, four vpmaddubsw (pairs of products, int16: codes <= 63 and
+ * |a| <= 128 cannot saturate) and four vpdpwssd apply the group scales,
+ * then the offset (Q3_K, Q6_K: vpdpwssd of the group sums) or the mins
+ * (vpmaddwd of the group sums) and the float scaling.
+ *
+ * Integer sums are exact; float scaling is per block (legacy) or
+ * super-block, in another order than kern/quant_ref.c: ~1e-6 relative.
+ */
+#include "kern/avx512_int.h"
+
+#define TR 4 /* rows per tile */
+#define TT 4 /* tokens per tile, at most */
+
+ALWAYS_INLINE uint32_t load_u16(const void *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+ALWAYS_INLINE float load_f32(const void *p)
+{
+	float v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* ---------------------------------------- tile layout of Q8_0 / Q8_1 rows */
+
+/*
+ * Per step of two 32-element blocks (2s, 2s + 1), TS bytes:
+ *   [0, 64)    the 64 codes, element order (zeros past the row)
+ *   [64, 128)  Q8_0: int32 lanes, minus the sum of each lane's 4 codes;
+ *              Q8_1: float lanes, the block's s (lanes 0-7: block 2s)
+ *   [128, 192) float lanes, the block's d (lanes 0-7: block 2s)
+ * The codes, d and s are the bytes and values of the Q8_0 / Q8_1 row
+ * quantizers.
+ */
+#define TS 192
+#define TS_BLK (TS / 2) /* tile_blk_bytes: per block, blocks padded to even */
+
+ALWAYS_INLINE __m512 lanes2(float a, float b)
+{
+	return _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(a), _mm512_set1_ps(b));
+}
+
+ALWAYS_INLINE void tile_q8(const float *x, uint8_t *y, int64_t n, bool q81)
+{
+	int64_t nb = n / HRT_QK;
+	for (int64_t b = 0; b < nb; b += 2, y += TS) {
+		int8_t qs[64] __attribute__((aligned(64))) = { 0 };
+		float d[2] = { 0, 0 }, s[2] = { 0, 0 };
+		for (int k = 0; k < 2 && b + k < nb; k++) {
+			uint16_t h;
+			float df;
+			int sum = q8_0_block(x + HRT_QK * (b + k), &h, &df, qs + 32 * k);
+			d[k] = f16(h);
+			/* as the Q8_1 quantizer: s from the d before fp16 rounding */
+			s[k] = f16(_cvtss_sh((float)sum * df, _MM_FROUND_TO_NEAREST_INT));
+		}
+		__m512i a = _mm512_load_si512(qs);
+		_mm512_storeu_si512(y, a);
+		if (q81)
+			_mm512_storeu_ps(y + 64, lanes2(s[0], s[1]));
+		else
+			_mm512_storeu_si512(y + 64, _mm512_sub_epi32(_mm512_setzero_si512(),
+				_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), a)));
+		_mm512_storeu_ps(y + 128, lanes2(d[0], d[1]));
+	}
+}
+
+static void tile_quantize_q8_0(const float *x, void *y, int64_t n)
+{
+	tile_q8(x, y, n, false);
+}
+
+static void tile_quantize_q8_1(const float *x, void *y, int64_t n)
+{
+	tile_q8(x, y, n, true);
+}
+
+/* ------------------------------------------------------- legacy formats */
+
+enum lg { LG_Q4_0, LG_Q5_0, LG_Q8_0, LG_Q4_1, LG_Q5_1 };
+
+ALWAYS_INLINE size_t lg_bs(enum lg t) /* bytes per block */
+{
+	return t == LG_Q4_0 ? 18 : t == LG_Q5_0 ? 22 : t == LG_Q8_0 ? 34 : t == LG_Q4_1 ? 20 : 24;
+}
+
+/* log2 of the code offset; 0: none (the formats with a minimum) */
+ALWAYS_INLINE int lg_sh(enum lg t)
+{
+	return t == LG_Q4_0 ? 3 : t == LG_Q5_0 ? 4 : t == LG_Q8_0 ? 7 : 0;
+}
+
+ALWAYS_INLINE bool lg_min(enum lg t)
+{
+	return t == LG_Q4_1 || t == LG_Q5_1;
+}
+
+/* the 64 unsigned codes of blocks b and b + 1 (one: b only, the rest 0)
+ * of a row, element order; p: block b */
+ALWAYS_INLINE __m512i lg_codes(enum lg t, const uint8_t *p, bool one)
+{
+	const size_t bs = lg_bs(t);
+	if (t == LG_Q8_0) {
+		__m256i c0 = _mm256_loadu_si256((const __m256i *)(p + 2));
+		__m256i c1 = one ? _mm256_setzero_si256()
+				 : _mm256_loadu_si256((const __m256i *)(p + bs + 2));
+		/* past the row: 128 against activations 0 */
+		return _mm512_xor_si512(cat256(c0, c1), _mm512_set1_epi8(-128));
+	}
+	const size_t qo = t == LG_Q4_0 ? 2 : t == LG_Q5_0 ? 6 : t == LG_Q4_1 ? 4 : 8;
+	__m128i q0 = _mm_loadu_si128((const __m128i *)(p + qo));
+	__m256i q = one ? _mm256_zextsi128_si256(q0)
+			: _mm256_inserti128_si256(_mm256_castsi128_si256(q0),
+						  _mm_loadu_si128((const __m128i *)(p + bs + qo)), 1);
+	const __m256i m4 = _mm256_set1_epi8(15);
+	__m256i lo = _mm256_and_si256(q, m4);
+	__m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+	/* [b0 0..15 | b1 0..15], [b0 16..31 | b1 16..31] -> element order */
+	__m512i u = _mm512_permutex2var_epi64(_mm512_castsi256_si512(lo),
+					      _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11),
+					      _mm512_castsi256_si512(hi));
+	if (t == LG_Q5_0 || t == LG_Q5_1) {
+		const size_t ho = t == LG_Q5_0 ? 2 : 4;
+		uint64_t m = (uint32_t)load_i32(p + ho);
+		if (!one)
+			m |= (uint64_t)(uint32_t)load_i32(p + bs + ho) << 32;
+		u = _mm512_mask_add_epi8(u, (__mmask64)m, u, _mm512_set1_epi8(16));
+	}
+	return u;
+}
+
+/* fp16 fields at p + off of blocks b and b + 1 as lanes 0-7 / 8-15
+ * (one: 0 for b + 1); keep: lanes kept (others 0) */
+ALWAYS_INLINE __m512 lg_f16x2(const uint8_t *p, size_t bs, size_t off, bool one,
+			      __mmask16 keep)
+{
+	uint32_t h = load_u16(p + off);
+	if (!one)
+		h |= load_u16(p + bs + off) << 16;
+	__m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)h));
+	return _mm512_maskz_permutexvar_ps(keep, _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1,
+								   1, 1, 1, 1, 1, 1),
+					   _mm512_castps128_ps512(f));
+}
+
+/* one step (blocks b, b + 1) of a TR x T tile; pf: prefetch distance
+ * (0: none) */
+ALWAYS_INLINE void lg_step(const enum lg t, const int T, const uint8_t *const *w,
+			   const uint8_t *const *a, int64_t b, bool one, __m512 f[TR][TT],
+			   size_t pf)
+{
+	const size_t bs = lg_bs(t);
+	const int sh = lg_sh(t);
+	const size_t ao = (size_t)(b / 2) * TS;
+	__m512i A[TT], N[TT];
+	__m512 X[TT], D[TT];
+	_Pragma("GCC unroll 8")
+	for (int j = 0; j < T; j++) {
+		A[j] = ldz(a[j] + ao);
+		if (sh)
+			N[j] = _mm512_slli_epi32(ldz(a[j] + ao + 64), (unsigned)sh);
+		else
+			X[j] = _mm512_loadu_ps(a[j] + ao + 64);
+		D[j] = _mm512_loadu_ps(a[j] + ao + 128);
+	}
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < TR; r++) {
+		const uint8_t *p = w[r] + (size_t)b * bs;
+		if (pf) {
+			_mm_prefetch((const char *)p + pf, _MM_HINT_T0);
+			if (2 * bs > 64)
+				_mm_prefetch((const char *)p + pf + 64, _MM_HINT_T0);
+		}
+		__m512i u = lg_codes(t, p, one);
+		__m512 dw = lg_f16x2(p, bs, 0, one, 0xffff);
+		__m512 mw = _mm512_setzero_ps();
+		if (lg_min(t)) /* one lane per block: m * s once */
+			mw = lg_f16x2(p, bs, 2, one, 0x0101);
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < T; j++) {
+			__m512i acc = _mm512_dpbusd_epi32(sh ? N[j] : _mm512_setzero_si512(), u, A[j]);
+			f[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(dw, D[j]),
+						  f[r][j]);
+			if (lg_min(t))
+				f[r][j] = _mm512_fmadd_ps(mw, X[j], f[r][j]);
+		}
+	}
+}
+
+ALWAYS_INLINE void lg_tile(const enum lg t, const int T, int64_t nb, const uint8_t *const *w,
+			   const uint8_t *const *a, float out[TT][TR], size_t pf)
+{
+	__m512 f[TR][TT];
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < TR; r++)
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < T; j++)
+			f[r][j] = _mm512_setzero_ps();
+	int64_t b = 0;
+	for (; b + 2 <= nb; b += 2)
+		lg_step(t, T, w, a, b, false, f, pf);
+	if (b < nb)
+		lg_step(t, T, w, a, b, true, f, pf);
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < TR; r++)
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < T; j++)
+			out[j][r] = _mm512_reduce_add_ps(f[r][j]);
+}
+
+/* ------------------------------------------------------------- k-quants */
+
+enum kq { KQ_Q4_K, KQ_Q5_K, KQ_Q6_K, KQ_Q3_K, KQ_Q2_K };
+
+ALWAYS_INLINE size_t kq_bs(enum kq t)
+{
+	return t == KQ_Q4_K ? 144 : t == KQ_Q5_K ? 176 : t == KQ_Q6_K ? 210 : t == KQ_Q3_K ? 110 : 84;
+}
+
+/* formats with a minimum (the others: codes = value + offset) */
+ALWAYS_INLINE bool kq_min(enum kq t)
+{
+	return t == KQ_Q4_K || t == KQ_Q5_K || t == KQ_Q2_K;
+}
+
+/* byte shuffles making int16 words of group scales from a broadcast
+ * 16-byte vector (scales in bytes 0..7, mins in 8..15): chunk c of 64
+ * elements = int16 words 0..31 of vpmaddubsw; groups of 32: word i ->
+ * group 2c + i / 16; the mins per group of 16 bsums (words 0..15: g / 2) */
+static const int8_t g32_shuf[4][64] __attribute__((aligned(64))) = {
+#define W2(x) x, -128, x, -128
+#define G8(x) W2(x), W2(x), W2(x), W2(x)
+	{ G8(0), G8(0), G8(1), G8(1) },
+	{ G8(2), G8(2), G8(3), G8(3) },
+	{ G8(4), G8(4), G8(5), G8(5) },
+	{ G8(6), G8(6), G8(7), G8(7) },
+};
+static const int8_t mins_shuf[64] __attribute__((aligned(64))) = {
+	W2(8), W2(9), W2(10), W2(11), W2(12), W2(13), W2(14), W2(15),
+	G8(-128), G8(-128),
+#undef G8
+#undef W2
+};
+/* int16 word permutation for groups of 16: word i -> group 4c + i / 8 */
+static const int16_t g16_perm[4][32] __attribute__((aligned(64))) = {
+#define G8(x) x, x, x, x, x, x, x, x
+	{ G8(0), G8(1), G8(2), G8(3) },
+	{ G8(4), G8(5), G8(6), G8(7) },
+	{ G8(8), G8(9), G8(10), G8(11) },
+	{ G8(12), G8(13), G8(14), G8(15) },
+#undef G8
+};
+
+/* a super-block of one row, unpacked: codes, the group scales per word of
+ * vpmaddubsw, x (minimum formats: the mins per group-of-16 sum; offset
+ * formats: -offset * the scale of each group), d and dmin */
+struct krow {
+	__m512i u[4], sv[4], x;
+	__m512 d, dm;
+};
+
+ALWAYS_INLINE void kq_row(const enum kq t, const uint8_t *p, struct krow *k)
+{
+	if (t == KQ_Q4_K || t == KQ_Q5_K) {
+		const struct hrt_blk_q4_k *b4 = (const void *)p;
+		const struct hrt_blk_q5_k *b5 = (const void *)p;
+		if (t == KQ_Q4_K)
+			q45k_codes(b4->qs, NULL, k->u);
+		else
+			q45k_codes(b5->qs, b5->qh, k->u);
+		__m512i sb = _mm512_broadcast_i32x4(k4_scale_bytes(b4->scales));
+		for (int c = 0; c < 4; c++)
+			k->sv[c] = _mm512_shuffle_epi8(sb, ldz(g32_shuf[c]));
+		k->x = _mm512_shuffle_epi8(sb, ldz(mins_shuf));
+		k->d = _mm512_set1_ps(f16(b4->d));
+		k->dm = _mm512_set1_ps(f16(b4->dmin));
+		return;
+	}
+	__m256i s16;
+	if (t == KQ_Q6_K) {
+		const struct hrt_blk_q6_k *b = (const void *)p;
+		q6k_codes(b, k->u);
+		s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
+		k->d = _mm512_set1_ps(f16(b->d));
+	} else if (t == KQ_Q3_K) {
+		const struct hrt_blk_q3_k *b = (const void *)p;
+		q3k_codes(b, k->u);
+		s16 = _mm256_cvtepi8_epi16(q3k_scale_bytes(b->scales));
+		k->d = _mm512_set1_ps(f16(b->d));
+	} else {
+		const struct hrt_blk_q2_k *b = (const void *)p;
+		q2bit_codes(b->qs, k->u);
+		__m256i sm = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
+		s16 = _mm256_and_si256(sm, _mm256_set1_epi16(15));
+		k->x = _mm512_zextsi256_si512(_mm256_srli_epi16(sm, 4));
+		k->d = _mm512_set1_ps(f16(b->d));
+		k->dm = _mm512_set1_ps(f16(b->dmin));
+	}
+	__m512i sz = _mm512_zextsi256_si512(s16);
+	for (int c = 0; c < 4; c++)
+		k->sv[c] = _mm512_permutexvar_epi16(ldz(g16_perm[c]), sz);
+	if (t == KQ_Q6_K) /* codes q + 32 */
+		k->x = _mm512_zextsi256_si512(_mm256_mullo_epi16(s16, _mm256_set1_epi16(-32)));
+	else if (t == KQ_Q3_K) /* codes q + 4 */
+		k->x = _mm512_zextsi256_si512(_mm256_mullo_epi16(s16, _mm256_set1_epi16(-4)));
+}
+
+ALWAYS_INLINE void kq_step(const enum kq t, const int T, const uint8_t *const *w,
+			   const uint8_t *const *a, int64_t s, __m512 f[TR][TT], size_t pf)
+{
+	const size_t bs = kq_bs(t);
+	const size_t ao = (size_t)s * sizeof(struct hrt_blk_q8_k);
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < TR; r++) {
+		const uint8_t *p = w[r] + (size_t)s * bs;
+		if (pf)
+			for (size_t o = 0; o < bs; o += 64)
+				_mm_prefetch((const char *)p + pf + o, _MM_HINT_T0);
+		struct krow k;
+		kq_row(t, p, &k);
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < T; j++) {
+			const struct hrt_blk_q8_k *q = (const void *)(a[j] + ao);
+			__m512i tot = _mm512_setzero_si512();
+			_Pragma("GCC unroll 4")
+			for (int c = 0; c < 4; c++)
+				tot = _mm512_dpwssd_epi32(tot, _mm512_maddubs_epi16(k.u[c], ldz(q->qs + 64 * c)),
+							  k.sv[c]);
+			__m512i bsum = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)q->bsums));
+			__m512 da = _mm512_set1_ps(load_f32(&q->d));
+			if (kq_min(t)) {
+				__m512i mn = _mm512_madd_epi16(bsum, k.x);
+				__m512 x = _mm512_fmsub_ps(_mm512_cvtepi32_ps(tot), k.d,
+							   _mm512_mul_ps(_mm512_cvtepi32_ps(mn), k.dm));
+				f[r][j] = _mm512_fmadd_ps(x, da, f[r][j]);
+			} else {
+				tot = _mm512_dpwssd_epi32(tot, bsum, k.x);
+				f[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot), _mm512_mul_ps(k.d, da),
+							  f[r][j]);
+			}
+		}
+	}
+}
+
+ALWAYS_INLINE void kq_tile(const enum kq t, const int T, int64_t ns, const uint8_t *const *w,
+			   const uint8_t *const *a, float out[TT][TR], size_t pf)
+{
+	__m512 f[TR][TT];
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < TR; r++)
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < T; j++)
+			f[r][j] = _mm512_setzero_ps();
+	for (int64_t s = 0; s < ns; s++)
+		kq_step(t, T, w, a, s, f, pf);
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < TR; r++)
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < T; j++)
+			out[j][r] = _mm512_reduce_add_ps(f[r][j]);
+}
+
+/* ------------------------------------------------------------- drivers */
+
+/*
+ * nr rows x nt tokens: tiles of TR rows (the last one repeats its last row
+ * and drops the copies) and up to TT tokens. The first token group of each
+ * row tile prefetches the next row tile, TR rows ahead in the row stream:
+ * the weights come from the page cache in 4 KiB pages, where the hardware
+ * prefetchers stop at every page boundary.
+ */
+#define TILES(NAME, KIND, TYPE, BLK)                                                     \
+	static void NAME(int64_t n, int nr, int nt, const void *w, size_t ws,            \
+			 const void *act, size_t as, float *y, size_t ldy)               \
+	{                                                                                \
+		const int64_t nb = n / (BLK);                                            \
+		for (int r0 = 0; r0 < nr; r0 += TR) {                                    \
+			const int rn = nr - r0 < TR ? nr - r0 : TR;                      \
+			const uint8_t *wr[TR];                                           \
+			for (int r = 0; r < TR; r++)                                     \
+				wr[r] = (const uint8_t *)w +                             \
+					(size_t)(r0 + (r < rn ? r : rn - 1)) * ws;       \
+			for (int t0 = 0; t0 < nt; t0 += TT) {                            \
+				const int tn = nt - t0 < TT ? nt - t0 : TT;              \
+				const uint8_t *ar[TT];                                   \
+				for (int j = 0; j < TT; j++)                             \
+					ar[j] = (const uint8_t *)act +                   \
+						(size_t)(t0 + (j < tn ? j : tn - 1)) * as; \
+				float out[TT][TR];                                       \
+				size_t pf = t0 == 0 ? TR * ws : 0;                       \
+				switch (tn) {                                            \
+				case 1: KIND##_tile(TYPE, 1, nb, wr, ar, out, pf); break; \
+				case 2: KIND##_tile(TYPE, 2, nb, wr, ar, out, pf); break; \
+				case 3: KIND##_tile(TYPE, 3, nb, wr, ar, out, pf); break; \
+				default: KIND##_tile(TYPE, 4, nb, wr, ar, out, pf); break; \
+				}                                                        \
+				for (int j = 0; j < tn; j++)                             \
+					for (int r = 0; r < rn; r++)                     \
+						y[(size_t)(t0 + j) * ldy + (size_t)(r0 + r)] = \
+							out[j][r];                       \
+			}                                                                \
+		}                                                                        \
+	}
+
+_Static_assert(TT == 4, "the switch in TILES");
+
+TILES(tile_q4_0, lg, LG_Q4_0, HRT_QK)
+TILES(tile_q5_0, lg, LG_Q5_0, HRT_QK)
+TILES(tile_q8_0, lg, LG_Q8_0, HRT_QK)
+TILES(tile_q4_1, lg, LG_Q4_1, HRT_QK)
+TILES(tile_q5_1, lg, LG_Q5_1, HRT_QK)
+TILES(tile_q4_k, kq, KQ_Q4_K, HRT_QK_K)
+TILES(tile_q5_k, kq, KQ_Q5_K, HRT_QK_K)
+TILES(tile_q6_k, kq, KQ_Q6_K, HRT_QK_K)
+TILES(tile_q3_k, kq, KQ_Q3_K, HRT_QK_K)
+TILES(tile_q2_k, kq, KQ_Q2_K, HRT_QK_K)
+
+/* ------------------------------------------------------------------ table */
+
+/* Tiles below these token counts (decode included), the panel gemm from
+ * there. Crossover measured on ffn_up 8192x2048 (bench/kern_bench -c -M,
+ * 2 threads, medians of 5, ms, tiles vs panels): Q4_0 n=4 0.38 vs 0.84,
+ * n=8 0.69 vs 0.89, n=12 1.04 vs 0.92, n=16 1.65 vs 0.87; Q4_K n=8 0.97
+ * vs 1.28, n=12 1.44 vs 1.33; Q8_0 and Q6_K alike. */
+#ifndef TILE_N_Q8_0
+#define TILE_N_Q8_0 11
+#endif
+#ifndef TILE_N_Q8_K
+#define TILE_N_Q8_K 11
+#endif
+
+void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
+{
+	t->tile[HRT_Q4_0] = tile_q4_0;
+	t->tile[HRT_Q5_0] = tile_q5_0;
+	t->tile[HRT_Q8_0] = tile_q8_0;
+	t->tile[HRT_Q4_1] = tile_q4_1;
+	t->tile[HRT_Q5_1] = tile_q5_1;
+	t->tile[HRT_Q2_K] = tile_q2_k;
+	t->tile[HRT_Q3_K] = tile_q3_k;
+	t->tile[HRT_Q4_K] = tile_q4_k;
+	t->tile[HRT_Q5_K] = tile_q5_k;
+	t->tile[HRT_Q6_K] = tile_q6_k;
+
+	t->tile_quantize[HRT_Q8_0] = tile_quantize_q8_0;
+	t->tile_blk_bytes[HRT_Q8_0] = TS_BLK;
+	t->tile_quantize[HRT_Q8_1] = tile_quantize_q8_1;
+	t->tile_blk_bytes[HRT_Q8_1] = TS_BLK;
+	t->tile_n[HRT_Q8_0] = TILE_N_Q8_0;
+	t->tile_n[HRT_Q8_1] = TILE_N_Q8_0;
+	t->tile_n[HRT_Q8_K] = TILE_N_Q8_K;
+}
