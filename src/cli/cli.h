@@ -10,6 +10,8 @@
 
 #include "core/err.h"
 #include "infer/session.h"
+#include "prov/prov.h"
+#include "store/store.h"
 
 /* one line on stderr: "hearth: <what>" ; returns 1 (the exit status) */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -59,6 +61,41 @@ int cli_parse_rate(const char *s, uint64_t *out);
  * configured: HRT_OK, nothing read). A refusal prints the report and
  * returns HRT_EINVAL ("refused by policy: ..."). */
 int cli_policy_check(const char *path, struct hrt_err *err);
+
+/* cli/policy.c: the default policy, loaded once (*out NULL: none); it
+ * lives as long as the process */
+int cli_policy_get(const struct hrt_policy **out, struct hrt_err *err);
+/* the same check for a store model: its records (docs, may be NULL: none)
+ * and the weights digest the store verified instead of re-hashing path;
+ * label (may be NULL) names the model in the report */
+int cli_policy_check_docs(const char *path, const char *label,
+			  const struct hrt_store_docs *docs, const struct hrt_digest *weights,
+			  struct hrt_err *err);
+/* the store's admission hook for pulls (hrt_store_admit_fn): the default
+ * policy over the pulled weights and records; refusals print the report */
+int cli_policy_admit(void *ctx, const struct hrt_name *name, const char *weights_path,
+		     const struct hrt_digest *weights, const struct hrt_store_doc *docs,
+		     size_t n_docs, struct hrt_err *err);
+/* store records as prov records (origin "store:sha256:<hex>"); rs is
+ * initialized here, free with hrt_prov_records_free */
+int cli_records_from_docs(const struct hrt_store_doc *docs, size_t n,
+			  struct hrt_prov_records *rs, struct hrt_err *err);
+
+/* What a genealogy command (verify, policy check, sign, show) works on: a
+ * file, or a store model — its weights blob, the records its manifest
+ * carries and the digest the store verified. */
+struct cli_prov_target {
+	char *path;                      /* the file or the weights blob */
+	bool store;                      /* a store name (the rest is set) */
+	char name[600];                  /* short store name */
+	char file[256];                  /* the weights' file name in the manifest */
+	struct hrt_digest weights;
+	uint8_t sha256[32];              /* = weights, as bytes */
+	struct hrt_prov_records records; /* from the manifest's layers */
+};
+int cli_prov_target_open(const char *model, struct cli_prov_target *t,
+			 struct hrt_err *err);
+void cli_prov_target_free(struct cli_prov_target *t);
 
 struct hrt_store_params;
 

@@ -7,14 +7,19 @@
  *   hearth verify MODEL [--key PUB | --trusted DIR] [--json] [--oms]
  *   hearth sbom MODEL (--spdx | --cyclonedx) [--trusted DIR] [-o FILE]
  *   hearth policy check MODEL [--policy FILE] [--json]
+ * MODEL is a file or a store name: a store model is signed, verified and
+ * checked through the records its manifest carries (sign adds them as
+ * layers: a new manifest), with the weights digest the store verified.
  * Exit status: verify and policy check give 0 when the model passes,
  * 1 when it does not, 2 for usage errors. Thin wrappers over prov/.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "prov/prov.h"
@@ -101,6 +106,61 @@ static int parse_dataset(const char *s, struct hrt_prov_dataset *d)
 	return 0;
 }
 
+/* the weights' file name a store model's records should name: the base
+ * name of its layer's file path, or model.gguf */
+static void store_file_name(const struct cli_prov_target *t, char *out, size_t cap)
+{
+	const char *f = t->file[0] ? t->file : "model.gguf";
+	const char *b = strrchr(f, '/');
+	snprintf(out, cap, "%s", b && b[1] ? b + 1 : f);
+}
+
+/* remove a temp folder of records and the folder */
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			char p[4500];
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+/* the records written into dir (and extra ones) become layers of t's
+ * model; *id gets the new manifest digest */
+static int store_add_records(const struct cli_prov_target *t, const char *dir,
+			     const struct hrt_prov_records *extra, struct hrt_digest *id,
+			     struct hrt_err *err)
+{
+	struct hrt_prov_records rs = { 0 };
+	struct hrt_store *s = NULL;
+	struct hrt_store_doc *docs = NULL;
+	int rc = hrt_prov_records_load(&rs, dir, err);
+	for (size_t k = 0; !rc && k < extra->n; k++)
+		rc = hrt_prov_records_add(&rs, extra->r[k].bytes, extra->r[k].len, false,
+					  extra->r[k].origin, err);
+	if (!rc && !(docs = calloc(rs.n ? rs.n : 1, sizeof *docs)))
+		rc = HRT_ERR(err, HRT_ENOMEM, "no memory");
+	for (size_t k = 0; !rc && k < rs.n; k++) {
+		docs[k].media_type = rs.r[k].oms ? HRT_MT_SIGSTORE_BUNDLE : HRT_MT_DSSE;
+		docs[k].bytes = rs.r[k].bytes;
+		docs[k].len = rs.r[k].len;
+	}
+	if (!rc && !(rc = cli_store_open(&s, err)))
+		rc = hrt_store_docs_add(s, t->name, docs, rs.n, id, err);
+	hrt_store_close(s);
+	free(docs);
+	hrt_prov_records_free(&rs);
+	return rc;
+}
+
 int cmd_sign(int argc, char **argv)
 {
 	static struct hrt_prov_sign_opts o; /* large: keep it off the stack */
@@ -178,13 +238,69 @@ int cmd_sign(int argc, char **argv)
 	}
 	o.key = &key;
 	static struct hrt_prov_claim c;
-	char signer[64], keyid[65];
+	static struct cli_prov_target parents[HRT_PROV_MAX_PARENTS];
+	struct cli_prov_target tg = { 0 };
+	struct hrt_prov_records prs = { 0 }; /* store parents' records */
+	char signer[64], keyid[65], tmp[4200] = "", fname[256];
+	struct hrt_digest id;
 	snprintf(signer, sizeof signer, "%s", key.name);
 	snprintf(keyid, sizeof keyid, "%s", key.keyid);
-	int rc = hrt_prov_sign(model, &o, &c, &err);
+	size_t n_par = 0;
+	int rc = cli_prov_target_open(model, &tg, &err);
+	/* a parent given as a store name: its weights blob, and its records
+	 * (which a parent file would have beside it) go along */
+	for (size_t i = 0; !rc && i < o.n_parents; i++) {
+		struct stat st;
+		const char *pp = o.parent_paths[i];
+		if (!pp || (stat(pp, &st) == 0 && S_ISREG(st.st_mode)))
+			continue;
+		struct cli_prov_target *pt = &parents[n_par];
+		if ((rc = cli_prov_target_open(pp, pt, &err)))
+			break;
+		n_par++;
+		o.parent_paths[i] = pt->path;
+		if (!o.parents[i].name[0])
+			snprintf(o.parents[i].name, sizeof o.parents[i].name, "%s", pp);
+		for (size_t k = 0; !rc && k < pt->records.n; k++)
+			if (!pt->records.r[k].oms)
+				rc = hrt_prov_records_add(&prs, pt->records.r[k].bytes,
+							  pt->records.r[k].len, false,
+							  pt->records.r[k].origin, &err);
+	}
+	if (!rc && tg.store) {
+		/* sign the weights blob; the records go into a temp folder, then
+		 * become layers of a new manifest of the model */
+		const char *td = getenv("TMPDIR");
+		snprintf(tmp, sizeof tmp, "%s/hearth-sign-XXXXXX", td && *td ? td : "/tmp");
+		if (!mkdtemp(tmp)) {
+			tmp[0] = 0;
+			rc = HRT_ERR(&err, HRT_EIO, "cannot make a temp folder: %s", strerror(errno));
+		}
+		o.records_dir = tmp;
+		store_file_name(&tg, fname, sizeof fname);
+		o.file_name = fname;
+	}
+	if (!rc)
+		rc = hrt_prov_sign(tg.path ? tg.path : model, &o, &c, &err);
 	hrt_prov_key_wipe(&key);
-	if (rc)
+	if (!rc && tg.store) {
+		rc = store_add_records(&tg, tmp, &prs, &id, &err);
+	} else if (!rc && prs.n) {
+		char dir[4200];
+		if (!(rc = hrt_prov_records_dir(tg.path, dir, sizeof dir, &err)))
+			for (size_t k = 0; !rc && k < prs.n; k++)
+				rc = hrt_prov_records_save(dir, prs.r[k].bytes, prs.r[k].len, false, NULL,
+							   &err);
+	}
+	if (tmp[0])
+		remove_dir(tmp);
+	for (size_t i = 0; i < n_par; i++)
+		cli_prov_target_free(&parents[i]);
+	hrt_prov_records_free(&prs);
+	if (rc) {
+		cli_prov_target_free(&tg);
 		return cli_fail_err(&err);
+	}
 	printf("signed   %s\nmodel id %s\nsha256   %s\nsigner   %s (key %.16s…)\nlicense  %s\n",
 	       model, c.model_id, c.file_sha256, signer, keyid,
 	       c.license[0] ? c.license : "(none)");
@@ -192,7 +308,11 @@ int cmd_sign(int argc, char **argv)
 		printf("parent   %s (%s)\n", c.parents[i].id, c.parents[i].relation);
 	for (size_t i = 0; i < c.n_datasets; i++)
 		printf("dataset  %s\n", c.datasets[i].uri);
-	printf("records  %s.hearth-prov/\n", model);
+	if (tg.store)
+		printf("records  layers of %s (new ID %.12s)\n", tg.name, id.hex);
+	else
+		printf("records  %s.hearth-prov/\n", tg.path);
+	cli_prov_target_free(&tg);
 	return 0;
 }
 
@@ -251,6 +371,15 @@ int cmd_verify(int argc, char **argv)
 		hrt_prov_trust_free(&t);
 		return cli_fail_err(&err);
 	}
+	struct cli_prov_target tg;
+	if (cli_prov_target_open(model, &tg, &err)) {
+		hrt_prov_trust_free(&t);
+		return cli_fail_err(&err);
+	}
+	/* a store model: the records its manifest carries, the digest the
+	 * store verified (the blob is not hashed again) */
+	const struct hrt_prov_records *recs = tg.store ? &tg.records : NULL;
+	const uint8_t *known = tg.store ? tg.sha256 : NULL;
 	struct hrt_prov_report rep;
 	hrt_prov_report_init(&rep);
 	int rc;
@@ -258,7 +387,7 @@ int cmd_verify(int argc, char **argv)
 	if (oms_only) {
 		/* only the OpenSSF Model Signing bundle (model.sig) */
 		snprintf(rep.model_path, sizeof rep.model_path, "%s", model);
-		rc = hrt_oms_verify_file(model, NULL, &t, NULL, &rep, &err);
+		rc = hrt_oms_verify_file(tg.path, recs, &t, known, &rep, &err);
 		ok = false;
 		for (size_t i = 0; i < rep.n; i++)
 			if (rep.lines[i].kind == HRT_PL_OK)
@@ -269,12 +398,16 @@ int cmd_verify(int argc, char **argv)
 		ok = ok && rep.allowed;
 	} else {
 		struct hrt_prov_verified v;
-		struct hrt_prov_verify_opts vo = { .trust = &t, .explicit_key = explicit_key };
-		rc = hrt_prov_verify(model, &vo, &v, &rep, &err);
+		struct hrt_prov_verify_opts vo = { .trust = &t, .explicit_key = explicit_key,
+						   .records = recs, .known_sha256 = known };
+		rc = hrt_prov_verify(tg.path, &vo, &v, &rep, &err);
 		ok = !rc && v.ok;
 		hrt_prov_verified_free(&v);
 	}
 	hrt_prov_trust_free(&t);
+	if (tg.store)
+		snprintf(rep.model_path, sizeof rep.model_path, "%s", tg.name);
+	cli_prov_target_free(&tg);
 	if (rc) {
 		hrt_prov_report_free(&rep);
 		return cli_fail_err(&err);
@@ -377,8 +510,18 @@ int cmd_policy(int argc, char **argv)
 	if (!p)
 		fprintf(stderr, "hearth: no policy (set HEARTH_POLICY or write %s/policy.json): every model is allowed\n",
 			cli_home());
+	struct cli_prov_target tg;
+	if (cli_prov_target_open(model, &tg, &err)) {
+		hrt_policy_free(p);
+		return cli_fail_err(&err);
+	}
+	struct hrt_policy_ctx ctx = { .records = tg.store ? &tg.records : NULL,
+				      .known_sha256 = tg.store ? tg.sha256 : NULL };
 	struct hrt_prov_report rep;
-	int rc = hrt_policy_enforce(model, p, &rep, &err);
+	int rc = hrt_policy_enforce_ex(tg.path, p, &ctx, &rep, &err);
+	if (tg.store)
+		snprintf(rep.model_path, sizeof rep.model_path, "%s", tg.name);
+	cli_prov_target_free(&tg);
 	hrt_policy_free(p);
 	if (rc && rep.allowed) {
 		hrt_prov_report_free(&rep);

@@ -266,13 +266,25 @@ int cmd_serve(int argc, char **argv)
 		cli_fail_err(&err);
 		goto out;
 	}
+	/* the load-time policy, read once: every load is checked against it,
+	 * and a -m file it refuses stops the server from starting (the
+	 * report says why) rather than failing each request later */
+	const struct hrt_policy *pol = NULL;
+	if (cli_policy_get(&pol, &err)) {
+		cli_fail_err(&err);
+		goto out;
+	}
+	hrt_models_set_policy(reg, pol);
 	struct hrt_model_cfg cfg = { .family = family };
 	for (size_t i = 0; i < n_models; i++) {
-		if (hrt_models_add_file(reg, models[i], NULL, &cfg, &err)) {
+		if (hrt_models_add_file(reg, models[i], NULL, &cfg, &err) ||
+		    cli_policy_check(models[i], &err)) {
 			cli_fail_err(&err);
 			goto out;
 		}
 	}
+	if (pol)
+		fprintf(stderr, "hearth: load-time policy %s\n", hrt_policy_path(pol));
 	if (!no_store && hrt_store_open(&store, cli_home(), &err)) {
 		fprintf(stderr, "hearth: the model store is not available (%s); serving -m files only\n",
 			err.msg);

@@ -2,15 +2,22 @@
  * cli/cmd_show — `hearth show MODEL`: architecture, parameters, type mix,
  * context, tokenizer, chat template family, license and every general.*
  * key. Works on tokenizer-only files too (then without the model part).
+ * For a model in the store, first the store's view: name, ID (manifest
+ * digest), weights digest, PARAMETER settings, system prompt, template
+ * family, license, adapters and the provenance records it carries (count
+ * and signer key ids, read without verifying: `hearth verify NAME` does).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/util.h"
 #include "gguf/gguf.h"
 #include "kern/types.h"
+#include "prov/prov.h"
+#include "store/store.h"
 
 static void print_value(const struct hrt_gguf *g, uint64_t i)
 {
@@ -64,6 +71,165 @@ static void human_count(uint64_t n, char *b, size_t cap)
 		snprintf(b, cap, "%llu", (unsigned long long)n);
 }
 
+/* first line of a text, at most 120 bytes, " ..." when cut */
+static void first_line(const char *label, const char *t)
+{
+	size_t n = 0;
+	while (t[n] && t[n] != '\n' && n < 120)
+		n++;
+	printf("  %-16s %.*s%s\n", label, (int)n, t, t[n] ? " ..." : "");
+}
+
+static void print_params(const struct hrt_store_params *p)
+{
+	if (!p->set)
+		return;
+	printf("  %-16s", "parameters");
+	const char *sep = " ";
+	for (int i = 0; i < HRT_P_COUNT; i++) {
+		if (!(p->set & (1u << i)))
+			continue;
+		const char *k = hrt_store_param_name((enum hrt_store_param)i);
+		switch (i) {
+		case HRT_P_TEMPERATURE: printf("%s%s %g", sep, k, p->temperature); break;
+		case HRT_P_TOP_K: printf("%s%s %d", sep, k, p->top_k); break;
+		case HRT_P_TOP_P: printf("%s%s %g", sep, k, p->top_p); break;
+		case HRT_P_MIN_P: printf("%s%s %g", sep, k, p->min_p); break;
+		case HRT_P_REPEAT_PENALTY: printf("%s%s %g", sep, k, p->repeat_penalty); break;
+		case HRT_P_REPEAT_LAST_N: printf("%s%s %d", sep, k, p->repeat_last_n); break;
+		case HRT_P_PRESENCE_PENALTY: printf("%s%s %g", sep, k, p->presence_penalty); break;
+		case HRT_P_FREQUENCY_PENALTY: printf("%s%s %g", sep, k, p->frequency_penalty); break;
+		case HRT_P_SEED: printf("%s%s %lld", sep, k, (long long)p->seed); break;
+		case HRT_P_NUM_CTX: printf("%s%s %d", sep, k, p->num_ctx); break;
+		case HRT_P_NUM_PREDICT: printf("%s%s %d", sep, k, p->num_predict); break;
+		case HRT_P_STOP:
+			for (size_t s = 0; s < p->n_stop; s++) {
+				printf("%s%s \"", sep, k);
+				for (const char *c = p->stop[s]; *c; c++)
+					printf((unsigned char)*c < 0x20 ? "\\x%02x" : "%c", (unsigned char)*c);
+				printf("\"");
+				sep = ", ";
+			}
+			break;
+		}
+		sep = ", ";
+	}
+	printf("\n");
+}
+
+/* the provenance records a store model carries: parsed, not verified */
+static void print_records(const struct hrt_store_docs *d)
+{
+	size_t n_env = 0, n_oms = 0;
+	for (size_t i = 0; i < d->n; i++)
+		*(!strcmp(d->v[i].media_type, HRT_MT_SIGSTORE_BUNDLE) ? &n_oms : &n_env) += 1;
+	if (!d->n) {
+		printf("  %-16s none (hearth sign NAME --key K adds them)\n", "provenance");
+		return;
+	}
+	printf("  %-16s %zu record%s: %zu signed statement%s, %zu OMS bundle%s (not verified here: hearth verify NAME)\n",
+	       "provenance", d->n, d->n == 1 ? "" : "s", n_env, n_env == 1 ? "" : "s", n_oms,
+	       n_oms == 1 ? "" : "s");
+	for (size_t i = 0; i < d->n; i++) {
+		struct hrt_dsse env;
+		struct hrt_err e = { 0 };
+		if (!strcmp(d->v[i].media_type, HRT_MT_SIGSTORE_BUNDLE)) {
+			struct hrt_oms_manifest *m = calloc(1, sizeof *m);
+			if (m && !hrt_oms_parse(d->v[i].bytes, d->v[i].len, &env, m, &e)) {
+				printf("    OMS bundle      %s%.16s%s\n", m->key_hint[0] ? "key hint " : "",
+				       m->key_hint[0] ? m->key_hint : "no key hint",
+				       m->key_hint[0] ? "…" : "");
+				hrt_dsse_free(&env);
+			} else {
+				printf("    OMS bundle      unreadable: %s\n", e.msg);
+			}
+			free(m);
+			continue;
+		}
+		if (hrt_dsse_parse(d->v[i].bytes, d->v[i].len, &env, &e)) {
+			printf("    statement       unreadable: %s\n", e.msg);
+			continue;
+		}
+		printf("    statement       signed by");
+		for (size_t k = 0; k < env.n_sigs; k++)
+			printf("%s key %.16s%s", k ? "," : "", env.sigs[k].keyid[0] ? env.sigs[k].keyid : "(no key id)",
+			       env.sigs[k].keyid[0] ? "…" : "");
+		if (!env.n_sigs)
+			printf(" nobody");
+		struct hrt_prov_claim *c = calloc(1, sizeof *c);
+		if (c && !hrt_prov_statement_parse(env.payload, env.payload_len, c, NULL))
+			printf(" — claims %.22s…%s%s%s", c->model_id, c->n_parents ? ", with parents" : "",
+			       c->license[0] ? ", license " : "", c->license);
+		free(c);
+		printf("\n");
+		hrt_dsse_free(&env);
+	}
+}
+
+/* The store's view of name: 1 shown, 0 not a store name, -1 an error
+ * (printed). */
+static int show_store(const char *name)
+{
+	char root[4200];
+	struct stat st;
+	struct hrt_name n;
+	snprintf(root, sizeof root, "%s/store/manifests", cli_home());
+	if ((stat(name, &st) == 0 && S_ISREG(st.st_mode)) || stat(root, &st) != 0 ||
+	    hrt_name_parse(name, &n, NULL) != HRT_OK)
+		return 0;
+	struct hrt_err err = { 0 };
+	struct hrt_store *s;
+	struct hrt_store_model *m = NULL;
+	struct hrt_store_docs docs = { 0 };
+	char *mbuf = NULL;
+	size_t mlen;
+	if (hrt_store_open(&s, cli_home(), &err))
+		return 0;
+	int rc = hrt_store_manifest_read(s, name, &mbuf, &mlen, &err);
+	free(mbuf);
+	if (rc == HRT_ENOTFOUND) {
+		hrt_store_close(s);
+		return 0;
+	}
+	if (!rc)
+		rc = hrt_store_lookup(s, name, &m, &err);
+	struct hrt_err derr = { 0 };
+	int drc = rc ? rc : hrt_store_docs_read(s, name, &docs, NULL, &derr);
+	hrt_store_close(s);
+	if (rc) {
+		cli_fail_err(&err);
+		return -1;
+	}
+	char shown[600], id[80], w[80];
+	hrt_name_str(&m->name, shown, sizeof shown);
+	hrt_digest_str(&m->id, id, sizeof id);
+	hrt_digest_str(&m->weights, w, sizeof w);
+	printf("Store\n");
+	printf("  %-16s %s\n", "name", shown);
+	printf("  %-16s %s\n", "id", id);
+	printf("  %-16s %s%s%s%s\n", "weights", w, m->weights_file[0] ? " (" : "", m->weights_file,
+	       m->weights_file[0] ? ")" : "");
+	if (m->architecture[0] || m->param_size[0] || m->quantization[0])
+		printf("  %-16s %s %s %s\n", "config", m->architecture, m->param_size, m->quantization);
+	print_params(&m->params);
+	if (m->system && *m->system)
+		first_line("system", m->system);
+	if (m->template_family[0])
+		printf("  %-16s %s%s\n", "template", m->template_family,
+		       m->template_text ? " (TEMPLATE of the Modelfile)" : "");
+	if (m->license && *m->license)
+		first_line("license", m->license);
+	if (m->n_adapters)
+		printf("  %-16s %zu (%s)\n", "adapters", m->n_adapters, hrt_store_adapter_note());
+	if (drc)
+		printf("  %-16s unreadable: %s\n", "provenance", derr.msg);
+	else
+		print_records(&docs);
+	hrt_store_docs_free(&docs);
+	hrt_store_model_free(m);
+	return 1;
+}
+
 int cmd_show(int argc, char **argv)
 {
 	if (argc != 2 || argv[1][0] == '-') {
@@ -75,6 +241,8 @@ int cmd_show(int argc, char **argv)
 	struct hrt_gguf *g = NULL;
 	struct hrt_model *m = NULL;
 	struct hrt_vocab *v = NULL;
+	if (show_store(argv[1]) < 0)
+		return 1;
 	if (cli_resolve_model(argv[1], false, &path, &err) ||
 	    hrt_gguf_open(&g, path, &err)) {
 		free(path);

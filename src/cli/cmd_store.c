@@ -16,6 +16,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
+#include "prov/prov.h"
 #include "store/store.h"
 
 /* ---- progress ---- */
@@ -121,6 +122,8 @@ void cli_store_opts(struct hrt_store_opts *o, bool json)
 	memset(o, 0, sizeof *o);
 	o->progress = on_progress;
 	o->progress_ctx = &prog;
+	/* pulls: the load-time policy decides before a name is published */
+	o->admit = cli_policy_admit;
 }
 
 int cli_store_open(struct hrt_store **s, struct hrt_err *err)
@@ -225,9 +228,32 @@ int cmd_import(int argc, char **argv)
 			       bad ? " (some were skipped, see above)" : "");
 		return finish(s, rc, &err);
 	}
-	int rc = hrt_store_import(s, pos[0], pos[1], &o, &err);
+	/* the provenance records beside the file travel with it */
+	struct hrt_prov_records rs = { 0 };
+	struct hrt_store_doc *docs = NULL;
+	char dir[4200];
+	int rc = hrt_prov_records_dir(pos[0], dir, sizeof dir, &err);
+	if (!rc)
+		rc = hrt_prov_records_load(&rs, dir, &err);
+	if (!rc && rs.n > HRT_STORE_MAX_DOCS)
+		rc = HRT_ERR(&err, HRT_ERANGE, "%s holds %zu records; a model carries at most %d", dir,
+			     rs.n, HRT_STORE_MAX_DOCS);
+	if (!rc && rs.n && !(docs = calloc(rs.n, sizeof *docs)))
+		rc = HRT_ERR(&err, HRT_ENOMEM, "no memory");
+	for (size_t i = 0; !rc && i < rs.n; i++) {
+		docs[i].media_type = rs.r[i].oms ? HRT_MT_SIGSTORE_BUNDLE : HRT_MT_DSSE;
+		docs[i].bytes = rs.r[i].bytes;
+		docs[i].len = rs.r[i].len;
+	}
+	o.docs = docs;
+	o.n_docs = rs.n;
+	if (!rc)
+		rc = hrt_store_import(s, pos[0], pos[1], &o, &err);
 	if (!rc && !json)
-		printf("imported %s as %s\n", pos[0], pos[1]);
+		printf("imported %s as %s%s\n", pos[0], pos[1],
+		       rs.n ? " (with its provenance records)" : "");
+	free(docs);
+	hrt_prov_records_free(&rs);
 	return finish(s, rc, &err);
 usage:
 	fprintf(stderr, "usage: hearth import FILE.gguf NAME[:TAG] [--json]\n"

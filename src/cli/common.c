@@ -89,11 +89,16 @@ static bool is_file(const char *p)
 
 /* A model in the store (name, name:tag, ns/name:tag, host/ns/name:tag):
  * 1 and *out set when found (*sm too, when sm is not NULL: the caller
- * frees it), 0 when the name is not there (or the store does not exist
- * yet), a negated error code when it is there but unusable. */
+ * frees it; and *docs, the provenance records the model carries, when
+ * docs is not NULL: free with hrt_store_docs_free), 0 when the name is not
+ * there (or the store does not exist yet), a negated error code when it
+ * is there but unusable. */
 static int from_store(const char *name, char **out,
-		      struct hrt_store_model **sm, struct hrt_err *err)
+		      struct hrt_store_model **sm, struct hrt_store_docs *docs,
+		      struct hrt_err *err)
 {
+	if (docs)
+		memset(docs, 0, sizeof *docs);
 	char root[4200];
 	struct stat st;
 	struct hrt_name n;
@@ -111,6 +116,8 @@ static int from_store(const char *name, char **out,
 	if (rc == HRT_OK) {
 		free(mbuf);
 		rc = hrt_store_lookup(s, name, &m, &e);
+		if (rc == HRT_OK && docs && (rc = hrt_store_docs_read(s, name, docs, NULL, &e)))
+			hrt_store_model_free(m);
 	} else if (rc == HRT_ENOTFOUND) {
 		hrt_store_close(s);
 		return 0;
@@ -128,6 +135,8 @@ static int from_store(const char *name, char **out,
 		*sm = m;
 	else
 		hrt_store_model_free(m);
+	if (!*out && docs)
+		hrt_store_docs_free(docs);
 	return *out ? 1 : -HRT_ENOMEM;
 }
 
@@ -148,13 +157,20 @@ int cli_model_open(const char *name, bool fetch, struct cli_model *m,
 {
 	memset(m, 0, sizeof(*m));
 	struct hrt_store_model *sm = NULL;
-	int rc = HRT_OK;
-	int found = is_file(name) ? 0 : from_store(name, &m->path, &sm, err);
+	struct hrt_store_docs docs = { 0 };
+	const struct hrt_policy *pol = NULL;
+	int rc = cli_policy_get(&pol, err);
+	if (rc)
+		return rc;
+	/* with a policy, a store model is checked against its own records */
+	int found = is_file(name) ? 0 : from_store(name, &m->path, &sm, pol ? &docs : NULL, err);
 	if (found < 0)
 		return -found;
 	if (!found && (rc = cli_resolve_model(name, fetch, &m->path, err)))
 		return rc;
+	struct hrt_digest weights = { { 0 } };
 	if (sm) {
+		weights = sm->weights;
 		if (sm->system && !(m->system = hrt_strdup(sm->system)))
 			rc = HRT_ENOMEM;
 		if (sm->template_family[0] &&
@@ -167,11 +183,17 @@ int cli_model_open(const char *name, bool fetch, struct cli_model *m,
 		}
 		hrt_store_model_free(sm);
 		if (rc) {
+			hrt_store_docs_free(&docs);
 			cli_model_free(m);
 			return HRT_ERR(err, rc, "no memory");
 		}
 	}
-	if ((rc = cli_policy_check(m->path, err)))
+	if (found)
+		rc = cli_policy_check_docs(m->path, name, &docs, &weights, err);
+	else
+		rc = cli_policy_check(m->path, err);
+	hrt_store_docs_free(&docs);
+	if (rc)
 		cli_model_free(m);
 	return rc;
 }
@@ -219,7 +241,7 @@ int cli_resolve_model(const char *name, bool fetch, char **out,
 		*out = hrt_strdup(name);
 		return *out ? HRT_OK : HRT_ENOMEM;
 	}
-	int found = from_store(name, out, NULL, err);
+	int found = from_store(name, out, NULL, NULL, err);
 	if (found < 0)
 		return -found;
 	if (found)

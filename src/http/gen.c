@@ -87,7 +87,14 @@ struct hrt_loaded *hrt_http_acquire(struct hrt_http_req *r, const char *model,
 	struct hrt_err e;
 	hrt_err_clear(&e);
 	*load_ns = 0;
-	int rc = hrt_models_acquire(r->srv->models, model, keep_alive_ns, &lm, load_ns, &e);
+	char *refusal = NULL;
+	int rc = hrt_models_acquire(r->srv->models, model, keep_alive_ns, &lm, load_ns, &refusal, &e);
+	if (refusal) {
+		/* the load-time policy said no: 403 and what it found */
+		hrt_http_refused(r, e.msg, refusal);
+		free(refusal);
+		return NULL;
+	}
 	if (rc == HRT_ENOTFOUND) {
 		hrt_http_error(r, 404, "model '%s' not found", model);
 		return NULL;

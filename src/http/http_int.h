@@ -107,6 +107,9 @@ void hrt_http_reply_json(struct hrt_http_req *r, int status, const cJSON *j);
 /* {"error": "..."} (Ollama) or {"error": {"message": ...}} (OpenAI) */
 void hrt_http_error(struct hrt_http_req *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* 403 for a model the load-time policy refused: the error as above plus
+ * "report", the policy's report (report_json: its JSON text) */
+void hrt_http_refused(struct hrt_http_req *r, const char *msg, const char *report_json);
 /* status from the error code: EINVAL/EFORMAT/ERANGE 400, ENOTFOUND 404,
  * ENOTSUP 501, ENOMEM 503, else 500 */
 void hrt_http_error_err(struct hrt_http_req *r, const struct hrt_err *e);

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "core/util.h"
+#include "prov/prov.h"
 
 #define MAX_MODELS 4096
 
@@ -30,6 +31,7 @@ struct hrt_loaded {
 	uint64_t size;
 	time_t mtime;
 	char digest[80];
+	struct hrt_prov_records *records; /* store models: their records */
 	enum state st;
 	struct hrt_llm *llm;
 	struct hrt_sched *sched;
@@ -48,6 +50,7 @@ struct hrt_models {
 	size_t n;
 	hrt_models_resolve_fn resolve;
 	void *resolve_ctx;
+	const struct hrt_policy *policy;
 	pthread_t reaper;
 	bool reaper_on, stop;
 	pthread_cond_t stop_cv;
@@ -86,11 +89,18 @@ static void unload_entry(struct hrt_loaded *e)
 	e->llm = NULL;
 }
 
+static void records_free(struct hrt_prov_records *rs)
+{
+	hrt_prov_records_free(rs);
+	free(rs);
+}
+
 static void entry_free(struct hrt_loaded *e)
 {
 	if (!e)
 		return;
 	unload_entry(e);
+	records_free(e->records);
 	free(e->name);
 	free(e->path);
 	free(e->family);
@@ -249,12 +259,25 @@ void hrt_models_set_resolver(struct hrt_models *m, hrt_models_resolve_fn fn,
 	pthread_mutex_unlock(&m->mu);
 }
 
+void hrt_models_set_policy(struct hrt_models *m, const struct hrt_policy *p)
+{
+	pthread_mutex_lock(&m->mu);
+	m->policy = p;
+	pthread_mutex_unlock(&m->mu);
+}
+
+const struct hrt_policy *hrt_models_policy(const struct hrt_models *m)
+{
+	return m->policy; /* set once, before use */
+}
+
 static void resolved_free(struct hrt_models_resolved *r)
 {
 	free(r->path);
 	free(r->family);
 	free(r->system);
 	free(r->params);
+	records_free(r->records);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -266,10 +289,12 @@ static void entry_take(struct hrt_loaded *e, struct hrt_models_resolved *r,
 	free(e->family);
 	free(e->system);
 	free(e->params);
+	records_free(e->records);
 	e->path = r->path;
 	e->family = r->family;
 	e->system = r->system;
 	e->params = r->params;
+	e->records = r->records;
 	memcpy(e->digest, r->digest, sizeof e->digest);
 	e->size = (uint64_t)st->st_size;
 	e->mtime = st->st_mtime;
@@ -374,6 +399,40 @@ static void ensure_digest(struct hrt_models *m, struct hrt_loaded *e)
 	free(path);
 }
 
+/* "sha256:<64 hex>" into 32 bytes; false if it is not that */
+static bool digest_bytes(const char *d, uint8_t out[32])
+{
+	if (strncmp(d, "sha256:", 7) != 0 || strlen(d) != 7 + 64)
+		return false;
+	size_t n = 0;
+	return sodium_hex2bin(out, 32, d + 7, 64, NULL, &n, NULL) == 0 && n == 32;
+}
+
+/* The policy's word on e before it is loaded (e is LOADING: its fields
+ * stay put without the lock). A store model is checked against its own
+ * records and the digest the store verified; a -m file is hashed and
+ * checked against the records beside it. */
+static int admit(const struct hrt_policy *p, const struct hrt_loaded *e, const char *path,
+		 char **refusal, struct hrt_err *err)
+{
+	struct hrt_prov_records none = { 0 };
+	struct hrt_policy_ctx ctx = { .n_threads = 0 };
+	uint8_t sha[32];
+	if (!e->from_file) {
+		ctx.records = e->records ? e->records : &none;
+		if (digest_bytes(e->digest, sha))
+			ctx.known_sha256 = sha;
+	}
+	struct hrt_prov_report rep;
+	int rc = hrt_policy_enforce_ex(path, p, &ctx, &rep, err);
+	if (rc && !rep.allowed && refusal) {
+		snprintf(rep.model_path, sizeof rep.model_path, "%s", e->name);
+		*refusal = hrt_prov_report_json(&rep);
+	}
+	hrt_prov_report_free(&rep);
+	return rc;
+}
+
 static uint64_t expiry_of(int64_t keep_ns, uint64_t now)
 {
 	if (keep_ns < 0)
@@ -404,10 +463,12 @@ static size_t count_loaded(struct hrt_models *m)
 
 int hrt_models_acquire(struct hrt_models *m, const char *name,
 		       int64_t keep_alive_ns, struct hrt_loaded **out,
-		       uint64_t *load_ns, struct hrt_err *err)
+		       uint64_t *load_ns, char **refusal, struct hrt_err *err)
 {
 	*out = NULL;
 	*load_ns = 0;
+	if (refusal)
+		*refusal = NULL;
 	if (keep_alive_ns == HRT_KEEP_DEFAULT)
 		keep_alive_ns = m->o.keep_alive_ns;
 	pthread_mutex_lock(&m->mu);
@@ -447,12 +508,16 @@ int hrt_models_acquire(struct hrt_models *m, const char *name,
 	}
 	e->st = ST_LOADING;
 	char *path = hrt_strdup(e->path);
+	const struct hrt_policy *pol = m->policy;
 	pthread_mutex_unlock(&m->mu);
 	uint64_t t0 = hrt_now_ns();
 	struct hrt_llm *llm = NULL;
 	struct hrt_sched *sched = NULL;
 	int rc = path ? HRT_OK : HRT_ERR(err, HRT_ENOMEM, "no memory");
 	struct hrt_llm_opts lo = { .n_threads = m->o.n_threads, .n_ctx = m->o.n_ctx };
+	/* the policy first: a refused file never reaches the GGUF parser */
+	if (!rc && pol)
+		rc = admit(pol, e, path, refusal, err);
 	if (!rc)
 		rc = hrt_llm_open(&llm, path, &lo, err);
 	if (!rc) {

@@ -8,6 +8,13 @@
  * "granite:latest" finds it too. Models from the store (when one is
  * attached) are looked up by the store's names.
  *
+ * Policy: with a load-time policy set (hrt_models_set_policy), every load
+ * is checked first — a -m file is hashed and checked against the records
+ * beside it, a store model against the records its manifest carries and
+ * the weights digest the store verified — and a refused model is not
+ * loaded: acquire fails with HRT_EINVAL ("refused by policy: ...") and the
+ * report as JSON.
+ *
  * Thread-safety: every function may be called from any thread. A handle
  * from hrt_models_acquire keeps the model loaded until released.
  * Not here: HTTP, tokenization of requests.
@@ -65,6 +72,8 @@ struct hrt_model_info {
 
 struct hrt_models;
 struct hrt_loaded;
+struct hrt_policy;
+struct hrt_prov_records;
 
 int hrt_models_new(struct hrt_models **out, const struct hrt_models_opts *o,
 		   struct hrt_err *err);
@@ -88,6 +97,9 @@ struct hrt_models_resolved {
 	char *path, *family, *system, *params;
 	char digest[80];
 	char name[HRT_MODEL_NAME_MAX + 1]; /* canonical name ("" : as asked) */
+	/* the provenance records the store carries for it (malloc'd, taken
+	 * over like the strings; NULL: none). Only read with a policy set. */
+	struct hrt_prov_records *records;
 };
 /* Resolver for names not added with add_file: HRT_OK filling *out, or
  * HRT_ENOTFOUND. Asked again whenever such a model is not in memory, so a
@@ -97,15 +109,22 @@ typedef int (*hrt_models_resolve_fn)(void *ctx, const char *name,
 				     struct hrt_err *err);
 void hrt_models_set_resolver(struct hrt_models *m, hrt_models_resolve_fn fn,
 			     void *ctx);
+/* The load-time policy (NULL: none, every model loads). Borrowed: it must
+ * outlive m. Set it before the registry is used. */
+void hrt_models_set_policy(struct hrt_models *m, const struct hrt_policy *p);
+const struct hrt_policy *hrt_models_policy(const struct hrt_models *m);
 
 /* Find and load (if needed) a model. keep_alive_ns: how long it stays after
  * this request ends (HRT_KEEP_DEFAULT, < 0 forever, 0 unload at once).
  * *load_ns: time spent loading (0 when it was in memory). Errors:
  * HRT_ENOTFOUND (no such model; the message names it), HRT_ERANGE (every
- * loaded model is busy and max_loaded is reached), a load error. */
+ * loaded model is busy and max_loaded is reached), HRT_EINVAL with
+ * *refusal set when the policy refused it (refusal may be NULL; else it
+ * gets NULL or the report as JSON, malloc'd, the caller frees), a load
+ * error. */
 int hrt_models_acquire(struct hrt_models *m, const char *name,
 		       int64_t keep_alive_ns, struct hrt_loaded **out,
-		       uint64_t *load_ns, struct hrt_err *err);
+		       uint64_t *load_ns, char **refusal, struct hrt_err *err);
 /* Done with it; NULL is a no-op. */
 void hrt_models_release(struct hrt_models *m, struct hrt_loaded *h);
 /* Does name exist (without loading)? */

@@ -347,6 +347,25 @@ void hrt_http_error(struct hrt_http_req *r, int status, const char *fmt, ...)
 	cJSON_Delete(j);
 }
 
+void hrt_http_refused(struct hrt_http_req *r, const char *msg, const char *report_json)
+{
+	cJSON *j = cJSON_CreateObject();
+	if (r->api == HRT_API_OPENAI) {
+		cJSON *e = cJSON_AddObjectToObject(j, "error");
+		cJSON_AddStringToObject(e, "message", msg);
+		cJSON_AddStringToObject(e, "type", openai_type(403));
+		cJSON_AddNullToObject(e, "param");
+		cJSON_AddStringToObject(e, "code", "refused_by_policy");
+	} else {
+		cJSON_AddStringToObject(j, "error", msg);
+	}
+	cJSON *rep = report_json ? cJSON_Parse(report_json) : NULL;
+	if (rep)
+		cJSON_AddItemToObject(j, "report", rep);
+	hrt_http_reply_json(r, 403, j);
+	cJSON_Delete(j);
+}
+
 void hrt_http_error_err(struct hrt_http_req *r, const struct hrt_err *e)
 {
 	int st;

@@ -8,6 +8,12 @@
  *
  * Over HTTP a Modelfile's FROM (and ADAPTER) must name a stored model or a
  * blob digest: a remote admin cannot make the server read its own files.
+ *
+ * With a load-time policy, /api/pull runs it on the pulled weights and the
+ * records the manifest carries once every digest matched and before the
+ * name is published; a refused pull publishes nothing and answers 403
+ * with {"error": "refused by policy: ...", "report": {...}} (or ends its
+ * stream with that line).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,13 +22,37 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "core/util.h"
 #include "http/http_int.h"
+#include "prov/prov.h"
 #include "store/store.h"
 
 #define Q_MAX ((size_t)16 << 20)
 
 /* ---------------- resolver and listing ---------------- */
+
+/* the store's record layers as prov records (origin "store:sha256:<hex>") */
+static int docs_records(const struct hrt_store_doc *docs, size_t n, struct hrt_prov_records *rs,
+			struct hrt_err *err)
+{
+	memset(rs, 0, sizeof *rs);
+	for (size_t i = 0; i < n; i++) {
+		struct hrt_digest d;
+		char origin[80];
+		hrt_digest_of(docs[i].bytes, docs[i].len, &d);
+		snprintf(origin, sizeof origin, "store:sha256:%s", d.hex);
+		int rc = hrt_prov_records_add(rs, docs[i].bytes, docs[i].len,
+					      !strcmp(docs[i].media_type, HRT_MT_SIGSTORE_BUNDLE),
+					      origin, err);
+		if (rc) {
+			hrt_prov_records_free(rs);
+			return rc;
+		}
+	}
+	return HRT_OK;
+}
 
 static char *params_json(const struct hrt_store_params *p)
 {
@@ -74,14 +104,26 @@ int hrt_store_api_resolve(void *ctx, const char *name, struct hrt_models_resolve
 	hrt_name_str(&sm->name, out->name, sizeof out->name);
 	if (hrt_store_model_has_adapters(sm))
 		fprintf(stderr, "hearth: %s: %s\n", out->name, hrt_store_adapter_note());
+	/* the records it carries, for the load-time policy */
+	if (!oom && sm->n_docs) {
+		struct hrt_store_docs docs;
+		if (!(out->records = calloc(1, sizeof *out->records)))
+			oom = true;
+		else if ((rc = hrt_store_docs_read(st, name, &docs, NULL, err)) == HRT_OK) {
+			rc = docs_records(docs.v, docs.n, out->records, err);
+			hrt_store_docs_free(&docs);
+		}
+	}
 	hrt_store_model_free(sm);
-	if (oom) {
+	if (oom || rc) {
 		free(out->path);
 		free(out->family);
 		free(out->system);
 		free(out->params);
+		hrt_prov_records_free(out->records);
+		free(out->records);
 		memset(out, 0, sizeof(*out));
-		return HRT_ERR(err, HRT_ENOMEM, "no memory");
+		return rc ? rc : HRT_ERR(err, HRT_ENOMEM, "no memory");
 	}
 	return HRT_OK;
 }
@@ -141,6 +183,8 @@ struct job {
 	int rc;
 	struct hrt_err err;
 	bool unreachable;
+	const struct hrt_policy *policy; /* pull: the server's load-time policy */
+	char *refusal;          /* pull: the policy's report (JSON) when it refused */
 	atomic_bool gone;
 	char last_status[64];
 	uint64_t last_ns;
@@ -181,10 +225,47 @@ static int progress(void *ctx, const struct hrt_store_progress *p)
 	return atomic_load(&j->gone) ? 1 : 0;
 }
 
+/* the store's admission hook for /api/pull: the server's policy over the
+ * verified weights and the records the manifest brought */
+static int admit(void *ctx, const struct hrt_name *name, const char *weights_path,
+		 const struct hrt_digest *weights, const struct hrt_store_doc *docs, size_t n_docs,
+		 struct hrt_err *err)
+{
+	(void)name;
+	struct job *j = ctx;
+	struct hrt_prov_records rs;
+	uint8_t sha[32];
+	size_t n = 0;
+	int rc = docs_records(docs, n_docs, &rs, err);
+	if (rc)
+		return rc;
+	if (sodium_hex2bin(sha, sizeof sha, weights->hex, 64, NULL, &n, NULL) || n != 32) {
+		hrt_prov_records_free(&rs);
+		return HRT_ERR(err, HRT_EINVAL, "bad weights digest");
+	}
+	struct hrt_policy_ctx pc = { .records = &rs, .known_sha256 = sha };
+	struct hrt_prov_report rep;
+	rc = hrt_policy_enforce_ex(weights_path, j->policy, &pc, &rep, err);
+	if (rc && !rep.allowed) {
+		snprintf(rep.model_path, sizeof rep.model_path, "%s", j->a);
+		pthread_mutex_lock(&j->mu);
+		free(j->refusal);
+		j->refusal = hrt_prov_report_json(&rep);
+		pthread_mutex_unlock(&j->mu);
+	}
+	hrt_prov_report_free(&rep);
+	hrt_prov_records_free(&rs);
+	return rc;
+}
+
 static void *job_main(void *arg)
 {
 	struct job *j = arg;
 	struct hrt_store_opts o = { .progress = progress, .progress_ctx = j, .insecure = j->insecure };
+	if (j->op == OP_PULL && j->policy) {
+		o.admit = admit;
+		o.admit_ctx = j;
+	}
 	struct hrt_err e;
 	hrt_err_clear(&e);
 	int rc;
@@ -211,6 +292,7 @@ static void job_free(struct job *j)
 	pthread_mutex_destroy(&j->mu);
 	free(j->a);
 	free(j->b);
+	free(j->refusal);
 	free(j);
 }
 
@@ -226,6 +308,8 @@ void hrt_store_api_end(void *p)
 
 static int status_of(const struct job *j)
 {
+	if (j->refusal)
+		return 403;
 	if (j->unreachable)
 		return 502;
 	switch (j->err.code) {
@@ -288,6 +372,8 @@ static ssize_t job_read(void *cls, uint64_t pos, char *buf, size_t max)
 				cJSON_AddStringToObject(o, "error", j->err.msg);
 			else
 				cJSON_AddStringToObject(o, "status", "success");
+			if (j->rc && j->refusal)
+				cJSON_AddItemToObject(o, "report", cJSON_Parse(j->refusal));
 			if (j->rc || !j->success_sent) {
 				hrt_hbuf_json(&j->out, o);
 				hrt_hbuf_puts(&j->out, "\n");
@@ -334,6 +420,10 @@ static void run_job(struct hrt_http_req *r, struct job *j, bool stream)
 		return;
 	}
 	hrt_http_long_running(r, false);
+	if (j->rc && j->refusal) {
+		hrt_http_refused(r, j->err.msg, j->refusal);
+		return;
+	}
 	if (j->rc) {
 		hrt_http_error(r, status_of(j), "%s", j->err.msg);
 		return;
@@ -388,6 +478,7 @@ void hrt_api_pull(struct hrt_http_req *r, cJSON *body)
 	}
 	j->op = OP_PULL;
 	j->insecure = insecure;
+	j->policy = hrt_models_policy(r->srv->models);
 	run_job(r, j, stream);
 }
 

@@ -476,6 +476,9 @@ struct hrt_prov_sign_opts {
 	int64_t expires;        /* 0: never */
 	bool no_oms;            /* do not write the OMS bundle */
 	const char *records_dir;/* NULL: beside the model */
+	const char *file_name;  /* the file's name in the statement and the OMS
+				 * bundle; NULL: the base name of model_path
+				 * (a store passes its layer's file name) */
 	int n_threads;
 };
 /* Hash the model, build and sign the statement, write the envelope (and

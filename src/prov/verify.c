@@ -97,7 +97,8 @@ int hrt_prov_sign(const char *model_path, const struct hrt_prov_sign_opts *o,
 	memcpy(c->fingerprint, id.fingerprint, sizeof c->fingerprint);
 	c->file_size = id.file_size;
 	hrt_prov_id_free(&id);
-	snprintf(c->file_name, sizeof c->file_name, "%s", base_name(model_path));
+	snprintf(c->file_name, sizeof c->file_name, "%s",
+		 o->file_name && *o->file_name ? o->file_name : base_name(model_path));
 	if (o->name)
 		snprintf(c->name, sizeof c->name, "%s", o->name);
 	else

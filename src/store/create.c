@@ -176,6 +176,14 @@ int st_recipe_commit(const struct hrt_store *s, const struct hrt_name *name,
 		d->digest = r->adapters[i];
 		d->size = r->adapter_sizes[i];
 	}
+	/* provenance records last (their blobs are written by st_docs_put) */
+	if (m->n_layers + r->n_docs > HRT_STORE_MAX_LAYERS) {
+		rc = HRT_ERR(err, HRT_ERANGE, "the model would have more than %d layers",
+			     HRT_STORE_MAX_LAYERS);
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_docs; i++)
+		m->layers[m->n_layers++] = r->docs[i];
 	m->weights = 0;
 	m->settings = 1;
 	/* the ModelPack config names the layers, so it comes after them */
@@ -387,6 +395,10 @@ static int inherit(const struct hrt_store *s, const struct hrt_name *n,
 		} else if (!strcmp(d->role, "adapter") && r->n_adapters < HRT_STORE_MAX_LAYERS / 2) {
 			r->adapters[r->n_adapters] = d->digest;
 			r->adapter_sizes[r->n_adapters++] = d->size;
+		} else if (st_is_doc(d)) {
+			/* records are about the weights, which stay the same */
+			if ((rc = st_docs_merge(r->docs, &r->n_docs, HRT_STORE_MAX_DOCS, d, err)))
+				goto out;
 		}
 	}
 out:
@@ -494,6 +506,12 @@ int hrt_store_create(struct hrt_store *s, const char *name,
 					      : "no such file, and no model of that name in the store");
 		goto out;
 	}
+	/* records the caller found beside the weights file (or adds to those
+	 * of the model FROM names) */
+	if (o && o->n_docs &&
+	    (rc = st_docs_put(s, r->weights_file, o->docs, o->n_docs, r->docs, &r->n_docs,
+			      HRT_STORE_MAX_DOCS, err)))
+		goto out;
 	/* the directives over what FROM gave */
 	if (mf->template_text && (rc = st_recipe_template(r, mf->template_text, o, err)))
 		goto out;

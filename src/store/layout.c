@@ -254,7 +254,8 @@ static int dir_pull(struct hrt_store *s, const char *path, const char *ref, cons
 		if (rc)
 			goto out;
 	}
-	if ((rc = st_check_staged(s, m, stages, nb, o, err)))
+	if ((rc = st_admit_staged(s, m, stages, nb, &dst, o, err)) ||
+	    (rc = st_check_staged(s, m, stages, nb, o, err)))
 		goto out;
 	for (size_t i = 0; i < nb; i++)
 		if ((rc = st_stage_publish(s, &stages[i], err)))
@@ -553,7 +554,8 @@ static int tar_pull(struct hrt_store *s, const char *path, const char *ref, cons
 	for (size_t i = 0; i < nb; i++)
 		if ((rc = st_stage_verify(&stages[i], err)))
 			goto out;
-	if ((rc = st_check_staged(s, m, stages, nb, o, err)))
+	if ((rc = st_admit_staged(s, m, stages, nb, &dst, o, err)) ||
+	    (rc = st_check_staged(s, m, stages, nb, o, err)))
 		goto out;
 	for (size_t i = 0; i < nb; i++)
 		if ((rc = st_stage_publish(s, &stages[i], err)))

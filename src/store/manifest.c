@@ -467,6 +467,8 @@ int st_config_build(const struct st_info *info, const struct st_manifest *m,
 		cJSON_AddStringToObject(c, "quantization", info->file_type);
 	for (size_t i = 0; i < m->n_layers; i++) {
 		char dg[80];
+		if (st_is_doc(&m->layers[i]))
+			continue; /* statements about the model, not part of it */
 		hrt_digest_str(&m->layers[i].digest, dg, sizeof dg);
 		cJSON_AddItemToArray(ids, cJSON_CreateString(dg));
 	}

@@ -94,6 +94,61 @@ int st_check_staged(const struct hrt_store *s, const struct st_manifest *m,
 	return HRT_OK;
 }
 
+int st_admit_staged(const struct hrt_store *s, const struct st_manifest *m,
+		    struct st_stage *stages, size_t n, const struct hrt_name *dst,
+		    struct hrt_store_opts *o, struct hrt_err *err)
+{
+	if (!o || !o->admit)
+		return HRT_OK;
+	const struct st_desc *w = &m->layers[m->weights];
+	struct hrt_store_doc docs[HRT_STORE_MAX_LAYERS];
+	size_t nd = 0;
+	char wpath[ST_PATH];
+	bool have_w = false;
+	int rc = HRT_OK;
+	for (size_t i = 0; i < n && !rc; i++)
+		if (!strcmp(stages[i].digest.hex, w->digest.hex)) {
+			rc = stages[i].done ? st_blob_path(s, &stages[i].digest, wpath, sizeof wpath, err)
+					    : st_pathf(wpath, sizeof wpath, err, "%s", stages[i].pub);
+			have_w = true;
+		}
+	if (!rc && !have_w)
+		rc = HRT_ERR(err, HRT_EFORMAT, "the weights blob sha256:%.12s was not staged", w->digest.hex);
+	/* the provenance layers, read back from their verified stages */
+	for (size_t i = 0; i < m->n_layers && !rc; i++) {
+		const struct st_desc *d = &m->layers[i];
+		if (!st_is_doc(d))
+			continue;
+		if (d->size == 0 || d->size > HRT_STORE_DOC_MAX) {
+			rc = HRT_ERR(err, HRT_ERANGE, "provenance layer sha256:%.12s has %llu bytes (1 to %zu accepted)",
+				     d->digest.hex, (unsigned long long)d->size, HRT_STORE_DOC_MAX);
+			break;
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (strcmp(stages[k].digest.hex, d->digest.hex) != 0)
+				continue;
+			char *b = NULL;
+			size_t bl = 0;
+			if ((rc = stage_read(s, &stages[k], &b, &bl, err)))
+				break;
+			docs[nd].media_type = !strcmp(d->media_type, HRT_MT_DSSE) ? HRT_MT_DSSE
+										    : HRT_MT_SIGSTORE_BUNDLE;
+			docs[nd].bytes = b;
+			docs[nd++].len = bl;
+			break;
+		}
+	}
+	if (!rc && (rc = st_progress(o, "checking provenance", NULL, 0, 0, err)) == HRT_OK) {
+		hrt_err_clear(err);
+		rc = o->admit(o->admit_ctx, dst, wpath, &w->digest, docs, nd, err);
+		if (rc && err && !err->msg[0])
+			HRT_ERR(err, rc, "the model was not admitted");
+	}
+	for (size_t i = 0; i < nd; i++)
+		free((void *)docs[i].bytes);
+	return rc;
+}
+
 static bool keep_after(int rc)
 {
 	return rc == HRT_EIO || rc == HRT_ECANCELED;
@@ -162,6 +217,8 @@ static int registry_pull(struct hrt_store *s, const struct hrt_name *src,
 		if ((rc = st_progress(o, "verified", &st->digest, st->size, st->size, err)))
 			goto out;
 	}
+	if ((rc = st_admit_staged(s, m, stages, nb, dst, o, err)))
+		goto out;
 	if ((rc = st_check_staged(s, m, stages, nb, o, err))) {
 		st_err_prefix(err, "%s", shown);
 		goto out;
@@ -426,6 +483,15 @@ static int url_pull(struct hrt_store *s, const char *url, const struct hrt_name 
 		rc = st_blob_path(s, &d, p, sizeof p, err);
 	else
 		rc = st_pathf(p, sizeof p, err, "%s", st.pub);
+	if (!rc && o && o->admit) {
+		/* a plain file carries no provenance layers */
+		if ((rc = st_progress(o, "checking provenance", NULL, 0, 0, err)) == HRT_OK) {
+			hrt_err_clear(err);
+			rc = o->admit(o->admit_ctx, dst, p, &d, NULL, 0, err);
+			if (rc && err && !err->msg[0])
+				HRT_ERR(err, rc, "the model was not admitted");
+		}
+	}
 	if (rc || (rc = st_inspect(p, &r->info, o, err)) || (rc = st_stage_publish(s, &st, err)))
 		goto out;
 	struct stat sb;

@@ -329,6 +329,9 @@ int hrt_store_lookup(struct hrt_store *s, const char *name,
 	}
 	const struct st_desc *w = &m->layers[m->weights];
 	r->weights = w->digest;
+	snprintf(r->weights_file, sizeof r->weights_file, "%s", w->filepath);
+	for (size_t i = 0; i < m->n_layers; i++)
+		r->n_docs += st_is_doc(&m->layers[i]);
 	int have = st_blob_check(s, &w->digest, w->size, err);
 	if (have <= 0) {
 		rc = have < 0 ? -have

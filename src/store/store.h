@@ -22,6 +22,10 @@
  *   layer    application/vnd.cncf.model.doc.v1.raw        LICENSE text (optional)
  *   layer    application/vnd.cncf.model.weight.v1.raw     ADAPTER files, role
  *            "adapter" (optional; stored, not applied yet)
+ *   layer    application/vnd.dsse.envelope.v1+json        provenance records,
+ *   layer    application/vnd.dev.sigstore.bundle.v0.3+json  role "provenance"
+ *            (optional; signed statements about the weights blob, see
+ *            "Provenance records" below; not listed in the config's diffIds)
  * Every layer names its file in org.cncf.model.filepath. The ModelPack config
  * schema is closed (additionalProperties: false), so hearth's own fields live
  * in the hearth.json layer, not in the config blob; other ModelPack tools
@@ -66,6 +70,10 @@
 #define HRT_ANN_FILEPATH "org.cncf.model.filepath"
 #define HRT_ANN_ROLE "io.hearth.role"
 #define HRT_ANN_REF_NAME "org.opencontainers.image.ref.name"
+/* provenance records carried as layers (the same strings as prov/'s
+ * HRT_PROV_MEDIA_DSSE and HRT_PROV_MEDIA_OMS; the store does not read them) */
+#define HRT_MT_DSSE "application/vnd.dsse.envelope.v1+json"
+#define HRT_MT_SIGSTORE_BUNDLE "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 /* --- limits on what we accept from outside --- */
 #define HRT_STORE_MANIFEST_MAX ((size_t)4 << 20)  /* manifest, index.json */
@@ -73,6 +81,8 @@
 #define HRT_STORE_BLOB_MAX ((uint64_t)1 << 42)    /* 4 TiB: any single blob */
 #define HRT_STORE_MAX_LAYERS 64
 #define HRT_STORE_MAX_STOPS 16
+#define HRT_STORE_MAX_DOCS 32                     /* provenance layers per model */
+#define HRT_STORE_DOC_MAX ((size_t)1 << 20)       /* bytes of one of them */
 
 /* ------------------------------------------------------------------ */
 /* Digests and names (pure functions, no I/O)                          */
@@ -221,6 +231,32 @@ struct hrt_store_progress {
 typedef int (*hrt_store_progress_fn)(void *ctx,
 				     const struct hrt_store_progress *p);
 
+/* A provenance record a model carries as a layer: a DSSE envelope (a
+ * hearth in-toto statement) or a Sigstore bundle (OpenSSF Model Signing).
+ * The store keeps, moves and hands out the bytes; what they mean, and
+ * whether they verify, is prov/'s business (the seam is
+ * hrt_store_admit_fn). media_type is HRT_MT_DSSE or HRT_MT_SIGSTORE_BUNDLE. */
+struct hrt_store_doc {
+	const char *media_type;
+	const void *bytes;
+	size_t len;            /* 1 .. HRT_STORE_DOC_MAX */
+};
+
+/* Admission of a pulled model, called once every blob of it has been
+ * downloaded and its digest verified, before anything gets a name (and
+ * before the GGUF parser sees the weights): weights_path is the verified
+ * weights file (in a temp place: read it, do not keep the path), weights
+ * its digest, docs the provenance layers the manifest carries (none for a
+ * plain URL). name is the name the model would get. Return HRT_OK to let
+ * the pull publish it; anything else refuses it: the pull then fails with
+ * that code and err, and no name appears (downloaded blobs are dropped or
+ * left for gc). */
+typedef int (*hrt_store_admit_fn)(void *ctx, const struct hrt_name *name,
+				  const char *weights_path,
+				  const struct hrt_digest *weights,
+				  const struct hrt_store_doc *docs, size_t n_docs,
+				  struct hrt_err *err);
+
 struct hrt_store_opts {
 	hrt_store_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
@@ -236,6 +272,12 @@ struct hrt_store_opts {
 			       * requests that come from the network) */
 	bool unreachable;     /* out: the failure was a host that could not be
 			       * resolved or reached (looks offline) */
+	hrt_store_admit_fn admit; /* pull: may the model come in? NULL: yes */
+	void *admit_ctx;
+	/* import/create from a file: provenance records to carry with it
+	 * (copied into blobs; media types as in struct hrt_store_doc) */
+	const struct hrt_store_doc *docs;
+	size_t n_docs;
 };
 
 /* Import a GGUF file as name (hashing while copying into a temp file of
@@ -321,6 +363,8 @@ struct hrt_store_model {
 	struct hrt_digest id;       /* manifest digest */
 	char *weights_path;         /* the GGUF blob, to be mapped in place */
 	struct hrt_digest weights;
+	char weights_file[256];     /* its file name in the manifest ("" if none) */
+	size_t n_docs;              /* provenance layers (hrt_store_docs_read) */
 	uint64_t size;              /* all blobs */
 	time_t modified;
 	/* from the ModelPack config ("" when absent) */
@@ -355,6 +399,37 @@ const char *hrt_store_adapter_note(void);
 /* The manifest bytes of name (malloc'd, *len bytes + NUL). */
 int hrt_store_manifest_read(struct hrt_store *s, const char *name,
 			    char **out, size_t *len, struct hrt_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Provenance records                                                  */
+/*
+ * Records travel as layers of the model's manifest (role "provenance",
+ * filepath "<weights file>.hearth-prov/<sha256>.dsse.json" or ".../model.sig",
+ * the layout prov/ reads beside a file), so push, pull and export carry
+ * them like any layer. They are statements about the weights blob, so a
+ * model created FROM another keeps them. A model has at most one
+ * Sigstore bundle (a new one replaces the old, as model.sig does beside a
+ * file) and any number of envelopes up to HRT_STORE_MAX_DOCS.
+ */
+
+/* The records of name, read and digest-checked. Free with
+ * hrt_store_docs_free (bytes are malloc'd here; media_type points at the
+ * HRT_MT_* constants). *weights (may be NULL) gets the weights digest. */
+struct hrt_store_docs {
+	size_t n;
+	struct hrt_store_doc *v;
+};
+int hrt_store_docs_read(struct hrt_store *s, const char *name,
+			struct hrt_store_docs *out, struct hrt_digest *weights,
+			struct hrt_err *err);
+void hrt_store_docs_free(struct hrt_store_docs *d);
+/* Add records to name: their blobs are written, then a new manifest with
+ * the layers appended (records already there are not added twice; a
+ * Sigstore bundle replaces the old one). *id (may be NULL) gets the new
+ * manifest digest. */
+int hrt_store_docs_add(struct hrt_store *s, const char *name,
+		       const struct hrt_store_doc *docs, size_t n,
+		       struct hrt_digest *id, struct hrt_err *err);
 
 /* ------------------------------------------------------------------ */
 /* Moving models                                                       */

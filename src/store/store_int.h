@@ -290,6 +290,8 @@ struct st_recipe {
 	struct hrt_digest adapters[HRT_STORE_MAX_LAYERS / 2];
 	uint64_t adapter_sizes[HRT_STORE_MAX_LAYERS / 2];
 	size_t n_adapters;
+	struct st_desc docs[HRT_STORE_MAX_DOCS]; /* provenance layers (docs.c) */
+	size_t n_docs;
 };
 void st_recipe_free(struct st_recipe *r);
 /* TEMPLATE text: stored as given, its chat family recognised (never run) */
@@ -400,6 +402,26 @@ int st_challenge_parse(const char *hdr, struct st_challenge *c,
 int st_check_staged(const struct hrt_store *s, const struct st_manifest *m,
 		    struct st_stage *stages, size_t n, struct hrt_store_opts *o,
 		    struct hrt_err *err);
+
+/* Ask o->admit (if any) whether the staged model m may be named dst:
+ * called after every stage verified, before st_check_staged. */
+int st_admit_staged(const struct hrt_store *s, const struct st_manifest *m,
+		    struct st_stage *stages, size_t n, const struct hrt_name *dst,
+		    struct hrt_store_opts *o, struct hrt_err *err);
+
+/* ---- docs.c: provenance layers ---- */
+/* a layer that carries a provenance record (by media type) */
+bool st_is_doc(const struct st_desc *d);
+/* Check docs, store each as a blob and merge its descriptor into
+ * have[0..*n) (cap entries): a digest already there is skipped, a Sigstore
+ * bundle replaces the one there. weights_file names the records' folder
+ * in their filepath annotations. */
+int st_docs_put(const struct hrt_store *s, const char *weights_file,
+		const struct hrt_store_doc *docs, size_t n_docs, struct st_desc *have,
+		size_t *n, size_t cap, struct hrt_err *err);
+/* merge one descriptor the same way; HRT_ERANGE when there is no room */
+int st_docs_merge(struct st_desc *have, size_t *n, size_t cap,
+		  const struct st_desc *add, struct hrt_err *err);
 
 /* ---- layout.c: OCI image layouts ---- */
 /* pull from a layout folder or tar: path is "PATH[:ref]" */

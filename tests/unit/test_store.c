@@ -5,8 +5,10 @@
  * challenges; then a real store in a temp folder: blob writer and stage
  * (resume, too many bytes, bad digest), import of a synthetic GGUF and of
  * a non-GGUF, lookup, copy, delete with garbage collection, create from a
- * Modelfile, fsck finding damage. Registries and archives are tested
- * end to end in tests/e2e/store.sh.
+ * Modelfile, fsck finding damage; provenance layers (import, add, read,
+ * create FROM, the pull admission hook, an oversized record layer).
+ * Registries and archives are tested end to end in tests/e2e/store.sh,
+ * the policy over them in tests/e2e/policy_integration.sh.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "model/tools.h"
+#include "prov/prov.h"
 #include "store/store_int.h"
 #include "t.h"
 
@@ -628,6 +631,242 @@ static void test_fsck(void)
 	hrt_store_close(s);
 }
 
+/* what the admission hook saw, and what it answers */
+struct admit_log {
+	int calls;
+	int answer;
+	size_t n_docs;
+	size_t n_bundles;
+	char weights[65];
+	bool path_ok;
+};
+
+static int admit_cb(void *ctx, const struct hrt_name *name, const char *weights_path,
+		    const struct hrt_digest *weights, const struct hrt_store_doc *docs, size_t n_docs,
+		    struct hrt_err *err)
+{
+	struct admit_log *a = ctx;
+	a->calls++;
+	a->n_docs = n_docs;
+	a->n_bundles = 0;
+	for (size_t i = 0; i < n_docs; i++)
+		a->n_bundles += !strcmp(docs[i].media_type, HRT_MT_SIGSTORE_BUNDLE);
+	snprintf(a->weights, sizeof a->weights, "%s", weights->hex);
+	/* the path holds the verified bytes */
+	char *b = NULL;
+	size_t len = 0;
+	struct hrt_digest d;
+	a->path_ok = st_read_file(weights_path, (size_t)64 << 20, true, &b, &len, NULL) == HRT_OK;
+	if (a->path_ok) {
+		hrt_digest_of(b, len, &d);
+		a->path_ok = !strcmp(d.hex, weights->hex);
+	}
+	free(b);
+	if (a->answer)
+		return HRT_ERR(err, a->answer, "refused by the test (%s)", name->model);
+	return HRT_OK;
+}
+
+static size_t count_partial(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "ls '%s' 2>/dev/null | grep -c partial", dir);
+	FILE *f = popen(cmd, "r");
+	int n = 0;
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = 0;
+		pclose(f);
+	}
+	return (size_t)n;
+}
+
+/* a copy of the layout at src in dst with one more layer in its (only)
+ * manifest: a DSSE record of `size` bytes */
+static bool layout_with_big_record(const char *src, const char *dst, size_t size)
+{
+	char cmd[800], p[ST_PATH], *buf = NULL;
+	size_t len;
+	bool ok = false;
+	struct st_index ix = { 0 };
+	struct st_manifest *m = calloc(1, sizeof *m);
+	char *big = calloc(1, size), *mb = NULL, *ib = NULL;
+	size_t ml, il;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", dst, src, dst);
+	if (!m || !big || system(cmd) != 0)
+		goto out;
+	snprintf(p, sizeof p, "%s/index.json", dst);
+	if (st_read_file(p, 1 << 20, true, &buf, &len, NULL) || st_index_parse(buf, len, &ix, NULL) ||
+	    ix.n != 1)
+		goto out;
+	free(buf);
+	buf = NULL;
+	snprintf(p, sizeof p, "%s/blobs/sha256/%s", dst, ix.m[0].digest.hex);
+	if (st_read_file(p, 1 << 20, true, &buf, &len, NULL) ||
+	    st_manifest_parse(buf, len, ST_OCI, m, NULL))
+		goto out;
+	memset(big, '{', size);
+	struct st_desc *d = &m->layers[m->n_layers++];
+	memset(d, 0, sizeof *d);
+	snprintf(d->media_type, sizeof d->media_type, "%s", HRT_MT_DSSE);
+	d->size = size;
+	hrt_digest_of(big, size, &d->digest);
+	snprintf(p, sizeof p, "%s/blobs/sha256/%s", dst, d->digest.hex);
+	if (st_write_atomic(p, big, size, NULL) || st_manifest_build(m, &mb, &ml, NULL))
+		goto out;
+	hrt_digest_of(mb, ml, &ix.m[0].digest);
+	ix.m[0].size = ml;
+	snprintf(p, sizeof p, "%s/blobs/sha256/%s", dst, ix.m[0].digest.hex);
+	if (st_write_atomic(p, mb, ml, NULL) || st_index_build(&ix, &ib, &il, NULL))
+		goto out;
+	snprintf(p, sizeof p, "%s/index.json", dst);
+	ok = st_write_atomic(p, ib, il, NULL) == HRT_OK;
+out:
+	st_index_free(&ix);
+	free(buf);
+	free(big);
+	free(mb);
+	free(ib);
+	free(m);
+	return ok;
+}
+
+static void test_docs(void)
+{
+	/* the store's names for the media types are prov's */
+	CHECK(!strcmp(HRT_MT_DSSE, HRT_PROV_MEDIA_DSSE));
+	CHECK(!strcmp(HRT_MT_SIGSTORE_BUNDLE, HRT_PROV_MEDIA_OMS));
+	if (!gguf[0] || access(gguf, R_OK) != 0) {
+		t_skip("no synthetic model");
+		return;
+	}
+	char h1[300], h2[300], lay[300], lay2[300];
+	snprintf(h1, sizeof h1, "%s/docs-a", tmp);
+	snprintf(h2, sizeof h2, "%s/docs-b", tmp);
+	snprintf(lay, sizeof lay, "%s/docs-layout", tmp);
+	snprintf(lay2, sizeof lay2, "%s/docs-layout-big", tmp);
+	struct hrt_store *s, *s2;
+	struct hrt_err err = { 0 };
+	CHECK(hrt_store_open(&s, h1, &err) == HRT_OK && hrt_store_open(&s2, h2, &err) == HRT_OK);
+	if (!s || !s2)
+		return;
+	static const char e1[] = "{\"payloadType\":\"one\"}", e2[] = "{\"payloadType\":\"two\"}";
+	static const char b1[] = "{\"bundle\":1}", b2[] = "{\"bundle\":2}";
+	struct hrt_store_doc docs[3] = {
+		{ HRT_MT_DSSE, e1, sizeof e1 - 1 },
+		{ HRT_MT_SIGSTORE_BUNDLE, b1, sizeof b1 - 1 },
+		{ HRT_MT_DSSE, e1, sizeof e1 - 1 }, /* twice: kept once */
+	};
+	struct hrt_store_opts o = { .docs = docs, .n_docs = 3 };
+	CHECKF(hrt_store_import(s, gguf, "signed", &o, &err) == HRT_OK, "%s", err.msg);
+	struct hrt_store_docs got;
+	struct hrt_digest w;
+	CHECKF(hrt_store_docs_read(s, "signed", &got, &w, &err) == HRT_OK, "%s", err.msg);
+	CHECK(got.n == 2);
+	if (got.n == 2) {
+		CHECK(got.v[0].len == sizeof e1 - 1 && !memcmp(got.v[0].bytes, e1, got.v[0].len) &&
+		      !strcmp(got.v[0].media_type, HRT_MT_DSSE));
+		CHECK(!strcmp(got.v[1].media_type, HRT_MT_SIGSTORE_BUNDLE));
+	}
+	hrt_store_docs_free(&got);
+	/* layers: role and file path beside the weights; not in diffIds */
+	char *mbuf = NULL, *cbuf = NULL;
+	size_t ml, cl;
+	struct st_manifest *m = calloc(1, sizeof *m);
+	CHECK(hrt_store_manifest_read(s, "signed", &mbuf, &ml, &err) == HRT_OK);
+	CHECK(m && mbuf && st_manifest_parse(mbuf, ml, ST_OCI, m, &err) == HRT_OK);
+	if (m && mbuf) {
+		size_t nd = 0;
+		for (size_t i = 0; i < m->n_layers; i++) {
+			if (!st_is_doc(&m->layers[i]))
+				continue;
+			nd++;
+			CHECK(!strcmp(m->layers[i].role, "provenance"));
+			CHECK(strstr(m->layers[i].filepath, ".gguf.hearth-prov/") != NULL);
+		}
+		CHECK(nd == 2 && !strcmp(m->layers[m->weights].digest.hex, w.hex));
+		CHECK(st_blob_read(s, &m->config.digest, m->config.size, 1 << 20, &cbuf, &cl, &err) == HRT_OK);
+		for (size_t i = 0; cbuf && i < m->n_layers; i++)
+			CHECK(!strstr(cbuf, m->layers[i].digest.hex) == st_is_doc(&m->layers[i]));
+	}
+	free(cbuf);
+	free(mbuf);
+	/* without records: the same config as before this feature */
+	CHECK(hrt_store_import(s, gguf, "plain", NULL, &err) == HRT_OK);
+	struct hrt_store_model *sm = NULL;
+	CHECK(hrt_store_lookup(s, "plain", &sm, &err) == HRT_OK && sm && sm->n_docs == 0);
+	hrt_store_model_free(sm);
+	CHECK(hrt_store_docs_read(s, "plain", &got, NULL, &err) == HRT_OK && got.n == 0);
+	hrt_store_docs_free(&got);
+	/* add: a known one changes nothing, a new envelope is added, a new
+	 * bundle replaces the old; the ID changes */
+	struct hrt_digest id0, id1;
+	CHECK(hrt_store_docs_add(s, "signed", docs, 1, &id0, &err) == HRT_OK);
+	struct hrt_store_doc more[2] = { { HRT_MT_DSSE, e2, sizeof e2 - 1 },
+					 { HRT_MT_SIGSTORE_BUNDLE, b2, sizeof b2 - 1 } };
+	CHECK(hrt_store_docs_add(s, "signed", more, 2, &id1, &err) == HRT_OK);
+	CHECK(strcmp(id0.hex, id1.hex) != 0);
+	CHECK(hrt_store_docs_read(s, "signed", &got, NULL, &err) == HRT_OK && got.n == 3);
+	for (size_t i = 0; i < got.n; i++)
+		if (!strcmp(got.v[i].media_type, HRT_MT_SIGSTORE_BUNDLE))
+			CHECK(got.v[i].len == sizeof b2 - 1 && !memcmp(got.v[i].bytes, b2, got.v[i].len));
+	hrt_store_docs_free(&got);
+	CHECK(hrt_store_lookup(s, "signed", &sm, &err) == HRT_OK && sm && sm->n_docs == 3 &&
+	      sm->weights_file[0]);
+	hrt_store_model_free(sm);
+	/* hostile records: refused, nothing changes */
+	struct hrt_store_doc bad[3] = { { "text/plain", e1, sizeof e1 - 1 },
+					{ HRT_MT_DSSE, e1, 0 },
+					{ HRT_MT_DSSE, e1, HRT_STORE_DOC_MAX + 1 } };
+	CHECK(hrt_store_docs_add(s, "signed", &bad[0], 1, NULL, &err) == HRT_EINVAL);
+	CHECK(hrt_store_docs_add(s, "signed", &bad[1], 1, NULL, &err) == HRT_ERANGE);
+	CHECK(hrt_store_docs_add(s, "signed", &bad[2], 1, NULL, &err) == HRT_ERANGE);
+	CHECK(hrt_store_docs_add(s, "absent", more, 1, NULL, &err) == HRT_ENOTFOUND);
+	struct hrt_store_opts ob = { .docs = &bad[0], .n_docs = 1 };
+	CHECK(hrt_store_import(s, gguf, "bad", &ob, &err) == HRT_EINVAL);
+	CHECK(hrt_store_lookup(s, "bad", &sm, &err) == HRT_ENOTFOUND);
+	/* create FROM the model keeps its records (same weights) */
+	const char *mf = "FROM signed\nPARAMETER temperature 0.5\n";
+	CHECK(hrt_store_create_text(s, "derived", mf, strlen(mf), tmp, NULL, &err) == HRT_OK);
+	CHECK(hrt_store_lookup(s, "derived", &sm, &err) == HRT_OK && sm && sm->n_docs == 3);
+	hrt_store_model_free(sm);
+
+	/* the admission hook of a pull: sees the weights and the records
+	 * before anything is named; a refusal publishes nothing */
+	CHECKF(hrt_store_export(s, "signed", lay, NULL, &err) == HRT_OK, "%s", err.msg);
+	char src[400];
+	snprintf(src, sizeof src, "oci:%s", lay);
+	struct admit_log al = { .answer = HRT_EINVAL };
+	struct hrt_store_opts oa = { .admit = admit_cb, .admit_ctx = &al };
+	size_t nb = count_files(s2->blobs);
+	CHECK(hrt_store_pull(s2, src, "pulled", &oa, &err) == HRT_EINVAL && strstr(err.msg, "by the test"));
+	CHECK(al.calls == 1 && al.n_docs == 3 && al.n_bundles == 1 && !strcmp(al.weights, w.hex) &&
+	      al.path_ok);
+	CHECK(hrt_store_lookup(s2, "pulled", &sm, &err) == HRT_ENOTFOUND);
+	CHECK(count_files(s2->blobs) == nb && count_partial(s2->blobs) == 0);
+	al.answer = HRT_OK;
+	CHECKF(hrt_store_pull(s2, src, "pulled", &oa, &err) == HRT_OK, "%s", err.msg);
+	CHECK(al.calls == 2 && hrt_store_docs_read(s2, "pulled", &got, NULL, &err) == HRT_OK && got.n == 3);
+	hrt_store_docs_free(&got);
+	/* a record layer over the size cap: refused before the hook runs
+	 * when there is one; carried as any layer when there is none */
+	if (layout_with_big_record(lay, lay2, HRT_STORE_DOC_MAX + 1)) {
+		snprintf(src, sizeof src, "oci:%s", lay2);
+		CHECK(hrt_store_pull(s2, src, "big", &oa, &err) == HRT_ERANGE && al.calls == 2);
+		CHECK(hrt_store_lookup(s2, "big", &sm, &err) == HRT_ENOTFOUND);
+		CHECKF(hrt_store_pull(s2, src, "big", NULL, &err) == HRT_OK, "%s", err.msg);
+		CHECK(hrt_store_docs_read(s2, "big", &got, NULL, &err) == HRT_ERANGE);
+	} else {
+		CHECKF(0, "could not build the layout with a big record");
+	}
+	size_t np = 9;
+	CHECK(hrt_store_fsck(s2, NULL, &np, &err) == HRT_OK && np == 0);
+	CHECK(hrt_store_fsck(s, NULL, &np, &err) == HRT_OK && np == 0);
+	free(m);
+	hrt_store_close(s2);
+	hrt_store_close(s);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof tmp, "/tmp/hearth-test-store-XXXXXX");
@@ -648,6 +887,7 @@ int main(void)
 	RUN(test_blob_writer);
 	RUN(test_import_lookup);
 	RUN(test_fsck);
+	RUN(test_docs);
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "chmod -R u+w '%s' 2>/dev/null; rm -rf '%s'", tmp, tmp);
 	if (system(cmd) != 0)
