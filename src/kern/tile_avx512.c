@@ -13,7 +13,8 @@
  * the offset is taken back by starting each sum at -offset * (sum of the
  * activations of its lane), precomputed per token in the tile layout of the
  * activations, so it costs one shift per token and step. Per row, token and
- * step: vpdpbusd, a conversion, a multiply and an fma.
+ * step: vpdpbusd, a conversion, a multiply by the activation scales and two
+ * masked fmas with the two weight scales broadcast from f16_tab.
  *
  * K-quants (Q2_K..Q6_K) read plain Q8_K rows. Per super-block and row the
  * codes (unsigned) and the group scales as int16 words are unpacked once;
@@ -25,6 +26,8 @@
  * Integer sums are exact; float scaling is per block (legacy) or
  * super-block, in another order than kern/quant_ref.c: ~1e-6 relative.
  */
+#include <pthread.h>
+
 #include "kern/avx512_int.h"
 
 #define TR 4 /* rows per tile */
@@ -42,6 +45,20 @@ ALWAYS_INLINE float load_f32(const void *p)
 	float v;
 	memcpy(&v, p, 4);
 	return v;
+}
+
+/* fp16 -> fp32 of every half, filled by hrt_kern_fill_avx512_tile: the
+ * weight scales of the legacy formats come from here as broadcast memory
+ * operands of the FMAs, which keeps their conversion off the vector ports
+ * (decode of those formats is bound by vector uops, not by memory) */
+static float f16_tab[1 << 16];
+static const float f16_zero = 0;
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+
+static void f16_fill(void)
+{
+	for (uint32_t h = 0; h < (1u << 16); h++)
+		f16_tab[h] = f16((uint16_t)h);
 }
 
 /* ---------------------------------------- tile layout of Q8_0 / Q8_1 rows */
@@ -195,15 +212,18 @@ ALWAYS_INLINE void lg_step(const enum lg t, const int T, const uint8_t *const *w
 				_mm_prefetch((const char *)p + pf + 64, _MM_HINT_T0);
 		}
 		__m512i u = lg_codes(t, p, one);
-		__m512 dw = lg_f16x2(p, bs, 0, one, 0xffff);
+		const float *d0 = &f16_tab[load_u16(p)];
+		const float *d1 = one ? &f16_zero : &f16_tab[load_u16(p + bs)];
 		__m512 mw = _mm512_setzero_ps();
 		if (lg_min(t)) /* one lane per block: m * s once */
 			mw = lg_f16x2(p, bs, 2, one, 0x0101);
 		_Pragma("GCC unroll 8")
 		for (int j = 0; j < T; j++) {
 			__m512i acc = _mm512_dpbusd_epi32(sh ? N[j] : _mm512_setzero_si512(), u, A[j]);
-			f[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(dw, D[j]),
-						  f[r][j]);
+			/* lanes 8-15 of a lone last block are 0 (D is 0 there) */
+			__m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), D[j]);
+			f[r][j] = _mm512_mask3_fmadd_ps(x, _mm512_set1_ps(*d0), f[r][j], 0x00ff);
+			f[r][j] = _mm512_mask3_fmadd_ps(x, _mm512_set1_ps(*d1), f[r][j], 0xff00);
 			if (lg_min(t))
 				f[r][j] = _mm512_fmadd_ps(mw, X[j], f[r][j]);
 		}
@@ -454,6 +474,7 @@ TILES(tile_q2_k, kq, KQ_Q2_K, HRT_QK_K)
 
 void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 {
+	pthread_once(&f16_once, f16_fill);
 	t->tile[HRT_Q4_0] = tile_q4_0;
 	t->tile[HRT_Q5_0] = tile_q5_0;
 	t->tile[HRT_Q8_0] = tile_q8_0;
