@@ -13,8 +13,9 @@
  * the offset is taken back by starting each sum at -offset * (sum of the
  * activations of its lane), precomputed per token in the tile layout of the
  * activations, so it costs one shift per token and step. Per row, token and
- * step: vpdpbusd, a conversion, a multiply by the activation scales and two
- * masked fmas with the two weight scales broadcast from f16_tab.
+ * step: vpdpbusd, a conversion, a multiply by the activation scales and an
+ * fma with the weight scales (per row and step: two broadcasts from f16_tab,
+ * which are loads, and a blend).
  *
  * K-quants (Q2_K..Q6_K) read plain Q8_K rows. Per super-block and row the
  * codes (unsigned) and the group scales as int16 words are unpacked once;
@@ -48,9 +49,9 @@ ALWAYS_INLINE float load_f32(const void *p)
 }
 
 /* fp16 -> fp32 of every half, filled by hrt_kern_fill_avx512_tile: the
- * weight scales of the legacy formats come from here as broadcast memory
- * operands of the FMAs, which keeps their conversion off the vector ports
- * (decode of those formats is bound by vector uops, not by memory) */
+ * weight scales of the legacy formats come from here by broadcast loads,
+ * which keeps their conversion off the vector ports (decode of those
+ * formats is bound by vector uops, not by memory) */
 static float f16_tab[1 << 16];
 static const float f16_zero = 0;
 static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
@@ -214,6 +215,9 @@ ALWAYS_INLINE void lg_step(const enum lg t, const int T, const uint8_t *const *w
 		__m512i u = lg_codes(t, p, one);
 		const float *d0 = &f16_tab[load_u16(p)];
 		const float *d1 = one ? &f16_zero : &f16_tab[load_u16(p + bs)];
+		/* two broadcasts from memory (load ports) and a blend */
+		const __m512 dw = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(*d0),
+						       _mm512_set1_ps(*d1));
 		__m512 mw = _mm512_setzero_ps();
 		if (lg_min(t)) /* one lane per block: m * s once */
 			mw = lg_f16x2(p, bs, 2, one, 0x0101);
@@ -222,8 +226,7 @@ ALWAYS_INLINE void lg_step(const enum lg t, const int T, const uint8_t *const *w
 			__m512i acc = _mm512_dpbusd_epi32(sh ? N[j] : _mm512_setzero_si512(), u, A[j]);
 			/* lanes 8-15 of a lone last block are 0 (D is 0 there) */
 			__m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), D[j]);
-			f[r][j] = _mm512_mask3_fmadd_ps(x, _mm512_set1_ps(*d0), f[r][j], 0x00ff);
-			f[r][j] = _mm512_mask3_fmadd_ps(x, _mm512_set1_ps(*d1), f[r][j], 0xff00);
+			f[r][j] = _mm512_fmadd_ps(x, dw, f[r][j]);
 			if (lg_min(t))
 				f[r][j] = _mm512_fmadd_ps(mw, X[j], f[r][j]);
 		}
