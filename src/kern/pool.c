@@ -73,7 +73,11 @@ static void run_tasks(struct hrt_pool *p, uint32_t gen)
 static void *worker(void *arg)
 {
 	struct hrt_pool *p = arg;
-	uint32_t seen = (uint32_t)(atomic_load(&p->word) >> 32);
+	/* generation 0 is "no job yet": a worker that starts after the first
+	 * job was issued must still take part in it (reading the current
+	 * generation here made the first job of a new pool run on the caller
+	 * alone) */
+	uint32_t seen = 0;
 	for (;;) {
 		uint32_t g;
 		unsigned spins = 0;

@@ -319,7 +319,11 @@ static void test_jsonc_mask(void)
 		if (k <= 0 || (size_t)k >= sizeof piece)
 			break;
 		CHECKF(hrt_jsonc_feed(&j, piece, (size_t)k), "token %d broke the JSON: %s|%.*s", best, text, k, piece);
-		strncat(text, piece, (size_t)k);
+		size_t tl = strlen(text);
+		if (tl + (size_t)k >= sizeof text)
+			break;
+		memcpy(text + tl, piece, (size_t)k);
+		text[tl + (size_t)k] = 0;
 	}
 	/* the object opens first (maybe after spaces) and is closed */
 	CHECKF(text[strspn(text, " \n\t\r")] == '{', "output: %s", text);

@@ -10,6 +10,9 @@
  * in order only, so |got - want| <= 1e-5 * sum_k |w_k * a_k| (dequantized).
  */
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "core/fp16.h"
 #include "core/util.h"
 #include "kern/kern.h"
+#include "kern/pool.h"
 #include "kern/quant_blocks.h"
 #include "kern/quant_ref.h"
 #include "kern/types.h"
@@ -697,6 +701,48 @@ static void test_matmul_pre(void)
 	each_isa(matmul_pre_one);
 }
 
+/*
+ * The first job of a new pool runs on all its threads: each of two tasks
+ * waits (bounded) until the other has started, which only two threads can
+ * do. A worker that missed the first job left it to the caller alone.
+ */
+struct rendezvous {
+	atomic_int started;
+	atomic_int met;
+};
+
+static void meet(void *ctx, int ith, int nth)
+{
+	struct rendezvous *r = ctx;
+	(void)ith;
+	atomic_fetch_add(&r->started, 1);
+	/* ~10 s at most, then give up (a failure, not a hang) */
+	for (long i = 0; i < 100000000L && atomic_load(&r->started) < nth; i++)
+		if (i % 1024 == 0)
+			sched_yield();
+	if (atomic_load(&r->started) >= nth)
+		atomic_fetch_add(&r->met, 1);
+}
+
+static void test_pool_first_job(void)
+{
+	for (int round = 0; round < 20; round++) {
+		struct hrt_pool *p = hrt_pool_new(2);
+		CHECK(p != NULL);
+		if (!p)
+			return;
+		struct rendezvous r;
+		atomic_init(&r.started, 0);
+		atomic_init(&r.met, 0);
+		hrt_pool_run_n(p, meet, &r, 2);
+		CHECKF(atomic_load(&r.met) == 2, "round %d: the two tasks of a new pool's first job "
+		       "did not run at the same time", round);
+		hrt_pool_free(p);
+		if (atomic_load(&r.met) != 2)
+			return;
+	}
+}
+
 int main(void)
 {
 	RUN(test_tables);
@@ -706,5 +752,6 @@ int main(void)
 	RUN(test_tile);
 	RUN(test_matmul);
 	RUN(test_matmul_pre);
+	RUN(test_pool_first_job);
 	return t_done();
 }
