@@ -46,6 +46,24 @@ static void quantize_q8_1(const float *x, void *y, int64_t n)
 	}
 }
 
+/* F16 (the KV cache and the attention's queries): vcvtps2ph rounds to
+ * nearest even like hrt_f32_to_fp16, so finite values give its bytes */
+static void quantize_f16(const float *x, void *y, int64_t n)
+{
+	uint16_t *h = y;
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm256_storeu_si256((__m256i *)(h + i),
+				    _mm512_cvtps_ph(_mm512_loadu_ps(x + i),
+						    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	if (i < n) {
+		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+		_mm256_mask_storeu_epi16(h + i, m,
+					 _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i),
+							 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	}
+}
+
 /* one Q8_K super-block (reference rule: the element of largest magnitude,
  * first on ties, maps to -127; round to nearest even) */
 ALWAYS_INLINE void q8_k_block(const float *x, struct hrt_blk_q8_k *b)
@@ -982,6 +1000,7 @@ GEMM(q2_k, unpack_q2_k, FAM_K16_MIN)
 
 void hrt_kern_fill_avx512(struct hrt_kern_isa *t)
 {
+	t->quantize[HRT_F16] = quantize_f16;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;
 	t->quantize[HRT_Q8_K] = quantize_q8_k;

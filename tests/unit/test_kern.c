@@ -273,9 +273,41 @@ static void quantize_one(void)
 	}
 }
 
+/* F16 and BF16 rows at the edges of the half formats: subnormal halves,
+ * ties to even, the overflow threshold (65520 rounds to inf, 65519 not),
+ * signed zeros, huge values; every table's bytes equal the reference's */
+static void quantize_edges_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	float x[37];
+	const float v[] = { 0.0f, -0.0f, 0x1p-24f, 0x1p-25f, 0x1.8p-25f, 0x1p-26f, 3e-6f, -6.1e-5f,
+			    0x1.ffcp-15f, 1.0f + 0x1p-11f, 1.0f + 0x1.8p-11f, 1.0f + 0x1p-10f + 0x1p-11f,
+			    65504.0f, 65519.0f, 65520.0f, -65520.0f, 1e9f, -3.4e38f, 0.1f, -2.5f };
+	for (size_t i = 0; i < 37; i++)
+		x[i] = v[i % HRT_ARRAY_LEN(v)] * (i >= HRT_ARRAY_LEN(v) ? -1.0f : 1.0f);
+	const uint32_t ts[] = { HRT_F16, HRT_BF16 };
+	for (size_t t = 0; t < 2; t++) {
+		uint16_t got[37], want[37];
+		for (int64_t n = 1; n <= 37; n += 12) {
+			memset(got, 0x5a, sizeof got);
+			memset(want, 0x5a, sizeof want);
+			k->quantize[ts[t]](x, got, n);
+			hrt_type_get(ts[t])->from_float(x, want, n);
+			for (int64_t i = 0; i < 37; i++)
+				if (got[i] != want[i]) {
+					CHECKF(0, "%s quantize %s n=%lld: x[%lld] = %a gives %04x, ref %04x",
+					       cur_isa, hrt_type_name(ts[t]), (long long)n, (long long)i,
+					       (double)x[i], got[i], want[i]);
+					break;
+				}
+		}
+	}
+}
+
 static void test_quantize(void)
 {
 	each_isa(quantize_one);
+	each_isa(quantize_edges_one);
 }
 
 static void vec_dot_one(void)
