@@ -11,21 +11,23 @@ CC=${FUZZ_CC:-clang}
 PKGS=${PKGS:-libcjson libsodium libcurl libarchive libmicrohttpd libcrypto}
 OUT=build/fuzz
 mkdir -p "$OUT" tests/fuzz/artifacts
-CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags $PKGS)"
-LIBSRC=$(ls src/*/*.c | grep -v '^src/cli/' | grep -v '_neon.c$')
+BASE="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -g -O1 -fno-sanitize-recover=undefined $(pkg-config --cflags $PKGS)"
+# the library once, instrumented for coverage (fuzzer-no-link), then each
+# target links its own main against those objects; ISA files are exercised
+# by the unit tests, not here
+LIBSRC=$(ls src/*/*.c | grep -v '^src/cli/' | grep -Ev '_(neon|avx2|avx512)\.c$')
+mkdir -p "$OUT/obj"
+export CC BASE OUT
+# shellcheck disable=SC2016
+printf '%s\n' $LIBSRC | xargs -P "$(nproc)" -I{} sh -c \
+	'$CC $BASE -fsanitize=fuzzer-no-link,address,undefined -c "{}" -o "$OUT/obj/$(echo "{}" | tr / _).o"'
+OBJS=$(for s in $LIBSRC; do printf '%s ' "$OUT/obj/$(echo "$s" | tr / _).o"; done)
 status=0
 for f in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$f" .c)
-	srcs=""
-	for s in $LIBSRC; do
-		case "$s" in
-		*_avx512.c) continue ;; # ISA files are exercised by the unit tests
-		*_avx2.c) continue ;;
-		esac
-		srcs="$srcs $s"
-	done
 	# shellcheck disable=SC2086
-	$CC $CFLAGS -o "$OUT/$name" "$f" $srcs $(pkg-config --libs $PKGS) -lm -pthread
+	$CC $BASE -fsanitize=fuzzer,address,undefined -o "$OUT/$name" "$f" $OBJS \
+		$(pkg-config --libs $PKGS) -lm -pthread
 	corpus=tests/fuzz/corpus-$name
 	mkdir -p "$corpus"
 	seeds=""
