@@ -425,12 +425,93 @@ static void add_bias(float *y, const struct hrt_vec *b, int n, size_t stride)
 }
 
 /* run all layers over c->x (n rows already embedded) */
+/*
+ * The per-token work between the matrix products (norms, rope, the KV
+ * store, residuals, SwiGLU), split over the pool's threads by token when
+ * the batch is large enough to pay for a pool job (decode runs it on the
+ * caller: a job costs more than one token's norm). Each token's values are
+ * computed exactly as on one thread.
+ */
+enum ew_stage { EW_ATTN_IN, EW_ROPE_KV, EW_ATTN_OUT, EW_FFN_ACT, EW_FFN_OUT };
+
+struct ew_job {
+	struct hrt_compute *c;
+	const struct hrt_batch *b;
+	const struct hrt_layer *L;
+	uint32_t l;
+	enum ew_stage st;
+};
+
+#define EW_MIN_TOKENS 8
+
+static void ew_tokens(const struct ew_job *j, int t0, int t1)
+{
+	struct hrt_compute *c = j->c;
+	const struct hrt_model *m = c->m;
+	const struct hrt_hparams *hp = &m->hp;
+	const struct hrt_layer *L = j->L;
+	size_t E = hp->n_embd, qd = (size_t)hp->n_head * hp->head_dim;
+	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim, F = hp->n_ff;
+	for (int t = t0; t < t1; t++) {
+		float *x = c->x + (size_t)t * E, *xb = c->xb + (size_t)t * E;
+		const float *out = c->out + (size_t)t * E;
+		switch (j->st) {
+		case EW_ATTN_IN:
+			rmsnorm(xb, x, L->attn_norm.data, (int64_t)E, hp->norm_eps);
+			break;
+		case EW_ROPE_KV: {
+			const float *cs = c->rope + (size_t)t * hp->n_rot;
+			rope_apply(c->q + t * qd, cs, hp->n_head, hp->head_dim, hp->n_rot,
+				   hp->rope_type);
+			rope_apply(c->k + t * kvd, cs, hp->n_head_kv, hp->head_dim, hp->n_rot,
+				   hp->rope_type);
+			kv_store(j->b->kv[t], j->l, j->b->pos[t], c->k + t * kvd, c->v + t * kvd);
+			break;
+		}
+		case EW_ATTN_OUT:
+			for (size_t i = 0; i < E; i++)
+				x[i] += out[i] * hp->residual_scale;
+			rmsnorm(xb, x, L->ffn_norm.data, (int64_t)E, hp->norm_eps);
+			break;
+		case EW_FFN_ACT: {
+			float *h = c->hb + (size_t)t * F;
+			const float *h2 = c->hb2 + (size_t)t * F;
+			for (size_t i = 0; i < F; i++)
+				h[i] = silu(h[i]) * h2[i];
+			break;
+		}
+		case EW_FFN_OUT:
+			for (size_t i = 0; i < E; i++)
+				x[i] += out[i] * hp->residual_scale;
+			break;
+		}
+	}
+}
+
+static void ew_worker(void *ctx, int ith, int nth)
+{
+	const struct ew_job *j = ctx;
+	long t0, t1;
+	hrt_split(j->b->n, ith, nth, &t0, &t1);
+	ew_tokens(j, (int)t0, (int)t1);
+}
+
+static void ew_run(struct hrt_compute *c, const struct hrt_batch *b, const struct hrt_layer *L,
+		   uint32_t l, enum ew_stage st)
+{
+	struct ew_job j = { c, b, L, l, st };
+	if (b->n >= EW_MIN_TOKENS && c->nth > 1)
+		hrt_pool_run(c->pool, ew_worker, &j);
+	else
+		ew_tokens(&j, 0, b->n);
+}
+
 static void run_layers(struct hrt_compute *c, const struct hrt_batch *b)
 {
 	const struct hrt_model *m = c->m;
 	const struct hrt_hparams *hp = &m->hp;
 	int n = b->n;
-	size_t E = hp->n_embd, qd = (size_t)hp->n_head * hp->head_dim;
+	size_t qd = (size_t)hp->n_head * hp->head_dim;
 	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
 	float scale = hp->attn_scale > 0 ? hp->attn_scale
 					 : 1.0f / sqrtf((float)hp->head_dim);
@@ -440,35 +521,20 @@ static void run_layers(struct hrt_compute *c, const struct hrt_batch *b)
 
 	for (uint32_t l = 0; l < hp->n_layer; l++) {
 		const struct hrt_layer *L = &m->layers[l];
-		for (int t = 0; t < n; t++)
-			rmsnorm(c->xb + t * E, c->x + t * E, L->attn_norm.data,
-				(int64_t)E, hp->norm_eps);
+		ew_run(c, b, L, l, EW_ATTN_IN);
 		mm3(c, &L->wq, &L->wk, &L->wv, c->xb, n, c->q, c->k, c->v);
 		add_bias(c->q, &L->bq, n, qd);
 		add_bias(c->k, &L->bk, n, kvd);
 		add_bias(c->v, &L->bv, n, kvd);
-		for (int t = 0; t < n; t++) {
-			const float *cs = c->rope + (size_t)t * hp->n_rot;
-			rope_apply(c->q + t * qd, cs, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type);
-			rope_apply(c->k + t * kvd, cs, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type);
-			kv_store(b->kv[t], l, b->pos[t], c->k + t * kvd, c->v + t * kvd);
-		}
+		ew_run(c, b, L, l, EW_ROPE_KV);
 		struct att_job aj = { c, b, l, scale };
 		hrt_pool_run(c->pool, att_worker, &aj);
 		mm(c, &L->wo, c->att, n, c->out);
-		for (size_t i = 0; i < (size_t)n * E; i++)
-			c->x[i] += c->out[i] * hp->residual_scale;
-
-		for (int t = 0; t < n; t++)
-			rmsnorm(c->xb + t * E, c->x + t * E, L->ffn_norm.data,
-				(int64_t)E, hp->norm_eps);
+		ew_run(c, b, L, l, EW_ATTN_OUT);
 		mm3(c, &L->w_gate, &L->w_up, NULL, c->xb, n, c->hb, c->hb2, NULL);
-		size_t F = hp->n_ff;
-		for (size_t i = 0; i < (size_t)n * F; i++)
-			c->hb[i] = silu(c->hb[i]) * c->hb2[i];
+		ew_run(c, b, L, l, EW_FFN_ACT);
 		mm(c, &L->w_down, c->hb, n, c->out);
-		for (size_t i = 0; i < (size_t)n * E; i++)
-			c->x[i] += c->out[i] * hp->residual_scale;
+		ew_run(c, b, L, l, EW_FFN_OUT);
 	}
 }
 
