@@ -222,13 +222,17 @@ static void test_cancel_queue_limits(void)
 	CHECK(hrt_sched_submit(s, &rp, &id2, &err) == HRT_OK);
 	rp = params(p, n, 5, &o3);
 	int rc = hrt_sched_submit(s, &rp, &id3, &err);
+	/* the second never ends by itself (no EOG, no limit) until the
+	 * context is full: cancel it before anything waits on it, running or
+	 * still queued (waiting for the third first let it fill the context
+	 * whenever the third was accepted) */
+	hrt_sched_cancel(s, id2);
+	hrt_sched_cancel(s, 987654321); /* unknown: harmless */
 	/* one runs or is about to, one waits: the third may not fit */
 	if (rc == HRT_OK)
 		wait_done(&o3);
 	else
 		CHECK(rc == HRT_ERANGE);
-	hrt_sched_cancel(s, id2);
-	hrt_sched_cancel(s, 987654321); /* unknown: harmless */
 	wait_done(&o1);
 	wait_done(&o2);
 	CHECKF(o1.res.reason == HRT_STOP_CANCEL, "reason %d", o1.res.reason);
