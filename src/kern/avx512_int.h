@@ -111,41 +111,53 @@ ALWAYS_INLINE __m256i q5_bits(__m256i u, const uint8_t *qh)
 /* the 256 unsigned codes of a Q4_K / Q5_K super-block, 64 per vector */
 ALWAYS_INLINE void q45k_codes(const uint8_t *qs, const uint8_t *qh, __m512i u[4])
 {
-	const __m256i m4 = _mm256_set1_epi8(15);
-	__m256i h = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
-	for (int c = 0; c < 4; c++) {
-		__m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-		__m256i lo = _mm256_and_si256(q, m4);
-		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+	/* two chunks per 512-bit load: lo = [chunk 2i low nibbles | chunk
+	 * 2i + 1 low nibbles], hi likewise, then each chunk's two halves are
+	 * put together with one lane shuffle (half the ops of 256-bit steps) */
+	const __m512i m4 = _mm512_set1_epi8(15);
+	__m512i hh = _mm512_setzero_si512();
+	if (qh) {
+		__m256i h = _mm256_loadu_si256((const __m256i *)qh);
+		hh = cat256(h, h);
+	}
+	for (int i = 0; i < 2; i++) {
+		__m512i q = _mm512_loadu_si512(qs + 64 * i);
+		__m512i lo = _mm512_and_si512(q, m4);
+		__m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
 		if (qh) {
-			const __m256i sixteen = _mm256_set1_epi8(16);
-			lo = _mm256_mask_add_epi8(lo, _mm256_test_epi8_mask(h, _mm256_set1_epi8((char)(1 << (2 * c)))),
-						  lo, sixteen);
-			hi = _mm256_mask_add_epi8(hi, _mm256_test_epi8_mask(h, _mm256_set1_epi8((char)(1 << (2 * c + 1)))),
-						  hi, sixteen);
+			/* chunk c: bit 2c of qh for its low half, 2c + 1 high */
+			const __mmask64 up = 0xffffffff00000000ull;
+			const __m512i sixteen = _mm512_set1_epi8(16);
+			__m512i blo = _mm512_mask_blend_epi8(up, _mm512_set1_epi8((char)(1 << (4 * i))),
+							     _mm512_set1_epi8((char)(1 << (4 * i + 2))));
+			__m512i bhi = _mm512_mask_blend_epi8(up, _mm512_set1_epi8((char)(1 << (4 * i + 1))),
+							     _mm512_set1_epi8((char)(1 << (4 * i + 3))));
+			lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(hh, blo), lo, sixteen);
+			hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(hh, bhi), hi, sixteen);
 		}
-		u[c] = cat256(lo, hi);
+		u[2 * i] = _mm512_shuffle_i64x2(lo, hi, _MM_SHUFFLE(1, 0, 1, 0));
+		u[2 * i + 1] = _mm512_shuffle_i64x2(lo, hi, _MM_SHUFFLE(3, 2, 3, 2));
 	}
 }
 
-/* Q6_K codes, unsigned 0..63 (value + 32), 64 per vector */
+/* Q6_K codes, unsigned 0..63 (value + 32), 64 per vector. Per 128
+ * elements: 64 bytes of ql (low nibbles: elements 0-63, high: 64-127) and
+ * 32 of qh (2 bits per element, bit pairs 0-3 for 0-63, 4-7 for 64-127),
+ * the qh bytes broadcast to both halves and shifted per half with masks */
 ALWAYS_INLINE void q6k_codes(const struct hrt_blk_q6_k *b, __m512i u[4])
 {
-	const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+	const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+	const __mmask32 lo16 = 0x0000ffffu, hi16 = 0xffff0000u;
 	for (int h = 0; h < 2; h++) {
-		__m256i l0 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * h));
-		__m256i l1 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * h + 32));
-		__m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
-		__m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4),
-					     _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
-		__m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4),
-					     _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
-		__m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-					     _mm256_and_si256(qh, m30));
-		__m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-					     _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
-		u[2 * h] = cat256(q0, q1);
-		u[2 * h + 1] = cat256(q2, q3);
+		__m512i l = _mm512_loadu_si512(b->ql + 64 * h);
+		__m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(b->qh + 32 * h)));
+		/* elements 0-31: qh << 4, 32-63: qh << 2 */
+		__m512i t0 = _mm512_mask_slli_epi16(_mm512_slli_epi16(qh, 2), lo16, qh, 4);
+		/* elements 64-95: qh, 96-127: qh >> 2 */
+		__m512i t1 = _mm512_mask_srli_epi16(qh, hi16, qh, 2);
+		u[2 * h] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(t0, m30));
+		u[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+					       _mm512_and_si512(t1, m30));
 	}
 }
 
