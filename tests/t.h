@@ -7,6 +7,7 @@
 #define HRT_TESTS_T_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,31 @@ static inline void t_run(const char *name, void (*fn)(void))
 		printf("PASS %s\n", name);
 	}
 	fflush(stdout);
+}
+
+/* Deterministic test data: splitmix64, uniforms in [0, 1) with 24 bits,
+ * and gaussian-like values as the sum of 12 uniforms minus 6 (unit
+ * variance, tails to +-6). Pure integer and float arithmetic, so the data
+ * (and any digest of it a test pins) are the same on every IEEE platform. */
+static inline uint64_t rng_u64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static inline float rng_unif(uint64_t *s)
+{
+	return (float)(rng_u64(s) >> 40) * 0x1p-24f;
+}
+
+static inline float rng_gauss(uint64_t *s)
+{
+	float sum = 0;
+	for (int i = 0; i < 12; i++)
+		sum += rng_unif(s);
+	return sum - 6.0f;
 }
 
 static inline int t_done(void)

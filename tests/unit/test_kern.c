@@ -31,27 +31,6 @@
 
 /* ------------------------------------------------------------ utilities */
 
-static uint64_t rng_u64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static float rng_unif(uint64_t *s)
-{
-	return (float)(rng_u64(s) >> 40) * 0x1p-24f;
-}
-
-static float rng_gauss(uint64_t *s)
-{
-	float sum = 0;
-	for (int i = 0; i < 12; i++)
-		sum += rng_unif(s);
-	return sum - 6.0f;
-}
-
 /* gaussian values with a per-32 magnitude that varies over 4 decades, a
  * few outliers, and now and then a block of exact ties (x.5 after scaling) */
 static void fill_x(float *x, int64_t n, uint64_t seed)

@@ -18,6 +18,7 @@
 
 #include "gguf/gguf.h"
 #include "kern/types.h"
+#include "t.h" /* rng_u64 */
 
 enum fx_kind {
 	FX_COPY,      /* same tensors, metadata changed */
@@ -38,18 +39,10 @@ struct fx_opts {
 	int lora_rank;        /* FX_LORA: default 4 */
 };
 
-static uint64_t fx_rng(uint64_t *s)
-{
-	uint64_t x = (*s += 0x9e3779b97f4a7c15ull);
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static double fx_gauss(uint64_t *s)
 {
-	double u1 = ((double)(fx_rng(s) >> 11) + 0.5) / 9007199254740992.0;
-	double u2 = ((double)(fx_rng(s) >> 11) + 0.5) / 9007199254740992.0;
+	double u1 = ((double)(rng_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+	double u2 = ((double)(rng_u64(s) >> 11) + 0.5) / 9007199254740992.0;
 	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
@@ -108,7 +101,7 @@ static void fx_perm(uint64_t n, uint64_t seed, uint64_t *p)
 	for (uint64_t i = 0; i < n; i++)
 		p[i] = i;
 	for (uint64_t i = n - 1; i > 0; i--) {
-		uint64_t j = fx_rng(&seed) % (i + 1), t = p[i];
+		uint64_t j = rng_u64(&seed) % (i + 1), t = p[i];
 		p[i] = p[j];
 		p[j] = t;
 	}

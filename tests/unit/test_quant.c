@@ -24,30 +24,6 @@
 
 /* ------------------------------------------------------------ utilities */
 
-/* splitmix64; gaussian-like values as the sum of 12 uniforms minus 6
- * (unit variance, tails to +-6): pure float arithmetic, so the data, and
- * the golden hashes below, are the same on every IEEE platform */
-static uint64_t rng_u64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static float rng_unif(uint64_t *s)
-{
-	return (float)(rng_u64(s) >> 40) * 0x1p-24f;
-}
-
-static float rng_gauss(uint64_t *s)
-{
-	float sum = 0;
-	for (int i = 0; i < 12; i++)
-		sum += rng_unif(s);
-	return sum - 6.0f;
-}
-
 static void fill_gauss(float *x, int64_t n, uint64_t seed)
 {
 	for (int64_t i = 0; i < n; i++)
