@@ -616,3 +616,58 @@ char *hrt_prov_report_json(const struct hrt_prov_report *r)
 	cJSON_Delete(j);
 	return s;
 }
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void prov_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int prov_dir_names(DIR *d, const char *dir, bool (*want)(const char *name), size_t max,
+		   const char *what, char ***out, size_t *n_out, struct hrt_err *err)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = HRT_OK;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!want(e->d_name))
+			continue;
+		if (n >= max) {
+			rc = HRT_ERR(err, HRT_ERANGE, "%s: more than %zu %s", dir, max, what);
+			break;
+		}
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char **nn = realloc(names, nc * sizeof *names);
+			if (!nn) {
+				rc = HRT_ERR(err, HRT_ENOMEM, "out of memory");
+				break;
+			}
+			names = nn;
+			cap = nc;
+		}
+		if (!(names[n] = hrt_strdup(e->d_name))) {
+			rc = HRT_ERR(err, HRT_ENOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (rc) {
+		prov_names_free(names, n);
+		*out = NULL;
+		*n_out = 0;
+		return rc;
+	}
+	qsort(names, n, sizeof *names, cmp_name);
+	*out = names;
+	*n_out = n;
+	return HRT_OK;
+}

@@ -329,9 +329,10 @@ int hrt_prov_trust_add(struct hrt_prov_trust *t, const struct hrt_prov_key *k,
 	return HRT_OK;
 }
 
-static int cmp_str(const void *a, const void *b)
+static bool is_key_file(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t l = strlen(name);
+	return l > 4 && (!strcmp(name + l - 4, ".pub") || !strcmp(name + l - 4, ".pem"));
 }
 
 int hrt_prov_trust_add_dir(struct hrt_prov_trust *t, const char *dir,
@@ -341,39 +342,9 @@ int hrt_prov_trust_add_dir(struct hrt_prov_trust *t, const char *dir,
 	if (!d)
 		return HRT_ERR(err, errno == ENOENT ? HRT_ENOTFOUND : HRT_EIO, "%s: %s", dir,
 			       strerror(errno));
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int rc = HRT_OK;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
-		bool pub = l > 4 && !strcmp(e->d_name + l - 4, ".pub");
-		bool pem = l > 4 && !strcmp(e->d_name + l - 4, ".pem");
-		if (!pub && !pem)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			if (nc > TRUST_MAX * 2) {
-				rc = HRT_ERR(err, HRT_ERANGE, "%s: too many key files", dir);
-				break;
-			}
-			char **nn = realloc(names, nc * sizeof *names);
-			if (!nn) {
-				rc = HRT_ERR(err, HRT_ENOMEM, "out of memory");
-				break;
-			}
-			names = nn;
-			cap = nc;
-		}
-		if (!(names[n] = hrt_strdup(e->d_name))) {
-			rc = HRT_ERR(err, HRT_ENOMEM, "out of memory");
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (!rc)
-		qsort(names, n, sizeof *names, cmp_str);
+	char **names;
+	size_t n;
+	int rc = prov_dir_names(d, dir, is_key_file, TRUST_MAX * 2, "key files", &names, &n, err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		char path[4096];
 		struct hrt_prov_key k;
@@ -383,9 +354,7 @@ int hrt_prov_trust_add_dir(struct hrt_prov_trust *t, const char *dir,
 		rc = hrt_prov_trust_add(t, &k, err);
 		hrt_prov_key_wipe(&k);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	prov_names_free(names, n);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #ifndef HRT_PROV_INT_H
 #define HRT_PROV_INT_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,13 @@ int prov_read_file(const char *path, size_t max, char **out, size_t *len,
 
 /* $HEARTH_HOME or $HOME/.local/share/hearth into out */
 int prov_home(char *out, size_t cap);
+/* The entries of the open directory d (named dir in messages) for which
+ * want(name) holds, sorted by strcmp; more than max of them is HRT_ERANGE
+ * ("dir: more than max what"). Closes d. *names: free with
+ * prov_names_free (also after an error: then it is NULL). */
+int prov_dir_names(DIR *d, const char *dir, bool (*want)(const char *name), size_t max,
+		   const char *what, char ***names, size_t *n, struct hrt_err *err);
+void prov_names_free(char **names, size_t n);
 
 /* --- the weights as lineage sees them --- */
 

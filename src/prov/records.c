@@ -72,9 +72,10 @@ int hrt_prov_records_add(struct hrt_prov_records *rs, const void *bytes, size_t 
 	return HRT_OK;
 }
 
-static int cmp_name(const void *a, const void *b)
+static bool is_record_file(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t l = strlen(name), sl = strlen(DSSE_SUFFIX);
+	return (l > sl && !strcmp(name + l - sl, DSSE_SUFFIX)) || !strcmp(name, OMS_NAME);
 }
 
 int hrt_prov_records_load(struct hrt_prov_records *rs, const char *dir,
@@ -86,41 +87,10 @@ int hrt_prov_records_load(struct hrt_prov_records *rs, const char *dir,
 			return HRT_OK;
 		return HRT_ERR(err, HRT_EIO, "%s: %s", dir, strerror(errno));
 	}
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int rc = HRT_OK;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
-		bool dsse = l > strlen(DSSE_SUFFIX) &&
-			    !strcmp(e->d_name + l - strlen(DSSE_SUFFIX), DSSE_SUFFIX);
-		bool oms = !strcmp(e->d_name, OMS_NAME);
-		if (!dsse && !oms)
-			continue;
-		if (n >= HRT_PROV_MAX_RECORDS) {
-			rc = HRT_ERR(err, HRT_ERANGE, "%s: more than %d records", dir,
-				     HRT_PROV_MAX_RECORDS);
-			break;
-		}
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			char **nn = realloc(names, nc * sizeof *names);
-			if (!nn) {
-				rc = HRT_ERR(err, HRT_ENOMEM, "out of memory");
-				break;
-			}
-			names = nn;
-			cap = nc;
-		}
-		if (!(names[n] = hrt_strdup(e->d_name))) {
-			rc = HRT_ERR(err, HRT_ENOMEM, "out of memory");
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (!rc)
-		qsort(names, n, sizeof *names, cmp_name);
+	char **names;
+	size_t n;
+	int rc = prov_dir_names(d, dir, is_record_file, HRT_PROV_MAX_RECORDS, "records", &names, &n,
+				err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		char path[4096];
 		char *buf = NULL;
@@ -131,9 +101,7 @@ int hrt_prov_records_load(struct hrt_prov_records *rs, const char *dir,
 		rc = hrt_prov_records_add(rs, buf, len, !strcmp(names[i], OMS_NAME), path, err);
 		free(buf);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	prov_names_free(names, n);
 	return rc;
 }
 
