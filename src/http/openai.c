@@ -45,6 +45,27 @@ static void sse(struct hrt_hbuf *out, cJSON *j)
 	cJSON_Delete(j);
 }
 
+/* one streamed chunk: with stream_options.include_usage every chunk but
+ * the last carries "usage": null */
+static void sse_chunk(const struct hrt_gen *g, struct hrt_hbuf *out, cJSON *j)
+{
+	if (g->include_usage)
+		cJSON_AddNullToObject(j, "usage");
+	sse(out, j);
+}
+
+/* the end of a stream: the usage chunk (no choices) when asked, [DONE] */
+static void sse_end(struct hrt_gen *g, struct hrt_hbuf *out, const char *object)
+{
+	if (g->include_usage) {
+		cJSON *j = head(g, object);
+		cJSON_AddArrayToObject(j, "choices");
+		cJSON_AddItemToObject(j, "usage", usage(g));
+		sse(out, j);
+	}
+	hrt_hbuf_puts(out, "data: [DONE]\n\n");
+}
+
 static void add_str_n(cJSON *j, const char *key, const char *s, size_t n)
 {
 	char *c = hrt_strndup(s, n);
@@ -108,9 +129,7 @@ static void chat_chunk(struct hrt_gen *g, const char *text, size_t len, struct h
 	g->began = true;
 	add_str_n(d, "content", text, len);
 	chat_choice(j, d, NULL);
-	if (g->include_usage)
-		cJSON_AddNullToObject(j, "usage");
-	sse(out, j);
+	sse_chunk(g, out, j);
 }
 
 static void chat_finish(struct hrt_gen *g, struct hrt_hbuf *out)
@@ -122,22 +141,12 @@ static void chat_finish(struct hrt_gen *g, struct hrt_hbuf *out)
 		cJSON *d = cJSON_CreateObject();
 		cJSON_AddItemToObject(d, "tool_calls", tool_calls(g, true));
 		chat_choice(j, d, NULL);
-		if (g->include_usage)
-			cJSON_AddNullToObject(j, "usage");
-		sse(out, j);
+		sse_chunk(g, out, j);
 	}
 	cJSON *j = head(g, "chat.completion.chunk");
 	chat_choice(j, cJSON_CreateObject(), hrt_gen_reason(g));
-	if (g->include_usage)
-		cJSON_AddNullToObject(j, "usage");
-	sse(out, j);
-	if (g->include_usage) {
-		j = head(g, "chat.completion.chunk");
-		cJSON_AddArrayToObject(j, "choices");
-		cJSON_AddItemToObject(j, "usage", usage(g));
-		sse(out, j);
-	}
-	hrt_hbuf_puts(out, "data: [DONE]\n\n");
+	sse_chunk(g, out, j);
+	sse_end(g, out, "chat.completion.chunk");
 }
 
 static void chat_whole(struct hrt_gen *g, struct hrt_hbuf *out)
@@ -265,9 +274,7 @@ static void cmpl_chunk(struct hrt_gen *g, const char *text, size_t len, struct h
 	cJSON_AddNullToObject(c, "logprobs");
 	cJSON_AddNullToObject(c, "finish_reason");
 	cJSON_AddItemToArray(ch, c);
-	if (g->include_usage)
-		cJSON_AddNullToObject(j, "usage");
-	sse(out, j);
+	sse_chunk(g, out, j);
 }
 
 static void cmpl_finish(struct hrt_gen *g, struct hrt_hbuf *out)
@@ -280,16 +287,8 @@ static void cmpl_finish(struct hrt_gen *g, struct hrt_hbuf *out)
 	cJSON_AddNullToObject(c, "logprobs");
 	cJSON_AddStringToObject(c, "finish_reason", hrt_gen_reason(g));
 	cJSON_AddItemToArray(ch, c);
-	if (g->include_usage)
-		cJSON_AddNullToObject(j, "usage");
-	sse(out, j);
-	if (g->include_usage) {
-		j = head(g, "text_completion");
-		cJSON_AddArrayToObject(j, "choices");
-		cJSON_AddItemToObject(j, "usage", usage(g));
-		sse(out, j);
-	}
-	hrt_hbuf_puts(out, "data: [DONE]\n\n");
+	sse_chunk(g, out, j);
+	sse_end(g, out, "text_completion");
 }
 
 static void cmpl_whole(struct hrt_gen *g, struct hrt_hbuf *out)
