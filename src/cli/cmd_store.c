@@ -451,27 +451,37 @@ int cmd_create(int argc, char **argv)
 
 /* ---- push, export ---- */
 
+/* the store flags and up to two positional arguments (NAME, DESTINATION);
+ * returns how many, 0 on an unknown flag or a third argument (usage), -2
+ * after a flag error cli_store_flag reported */
+static int store_args(int argc, char **argv, struct hrt_store_opts *o, bool *json,
+		      const char *pos[2])
+{
+	int np = 0;
+	for (int i = 1; i < argc; i++) {
+		int r = cli_store_flag(argc, argv, &i, o, json);
+		if (r < 0)
+			return -2;
+		if (r)
+			continue;
+		if (argv[i][0] == '-' || np == 2)
+			return 0;
+		pos[np++] = argv[i];
+	}
+	return np;
+}
+
 int cmd_push(int argc, char **argv)
 {
 	struct hrt_store_opts o;
 	struct hrt_err err = { 0 };
 	struct hrt_store *s;
 	const char *pos[2] = { NULL, NULL };
-	int np = 0;
 	bool json = false;
 	cli_store_opts(&o, false);
-	for (int i = 1; i < argc; i++) {
-		int r = cli_store_flag(argc, argv, &i, &o, &json);
-		if (r < 0)
-			return 2;
-		if (r)
-			continue;
-		if (argv[i][0] == '-' || np == 2) {
-			np = 0;
-			break;
-		}
-		pos[np++] = argv[i];
-	}
+	int np = store_args(argc, argv, &o, &json, pos);
+	if (np == -2)
+		return 2;
 	if (np == 0) {
 		fprintf(stderr, "usage: hearth push NAME [REGISTRY/NAMESPACE/MODEL:TAG] [--insecure] [--json] [--limit-rate R]\n"
 				"  credentials: HEARTH_REGISTRY_AUTH=user:password or auth.json in %s\n", cli_home());
@@ -491,21 +501,11 @@ int cmd_export(int argc, char **argv)
 	struct hrt_err err = { 0 };
 	struct hrt_store *s;
 	const char *pos[2] = { NULL, NULL };
-	int np = 0;
 	bool json = false;
 	cli_store_opts(&o, false);
-	for (int i = 1; i < argc; i++) {
-		int r = cli_store_flag(argc, argv, &i, &o, &json);
-		if (r < 0)
-			return 2;
-		if (r)
-			continue;
-		if (argv[i][0] == '-' || np == 2) {
-			np = 0;
-			break;
-		}
-		pos[np++] = argv[i];
-	}
+	int np = store_args(argc, argv, &o, &json, pos);
+	if (np == -2)
+		return 2;
 	if (np != 2) {
 		fprintf(stderr, "usage: hearth export NAME DIR|FILE.tar [--json]\n"
 				"  writes an OCI image layout; on the other machine: hearth pull oci:DIR|oci:FILE.tar\n");
