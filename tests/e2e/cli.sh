@@ -119,15 +119,19 @@ else fail show_model "$(cat "$T/o" "$T/e")"; fi
 	fail show_vocab_only "$(cat "$T/o" "$T/e")"
 
 # --- interactive chat in a pseudo-terminal ---
+# script(1) runs its command through $SHELL; the command is exec'd so that the
+# terminal's SIGINT reaches hearth alone (dash, unlike bash, dies of it while
+# waiting for a child that handled it)
 if command -v script >/dev/null; then
+	export SHELL=/bin/sh
 	{ sleep 1; printf 'Once upon a time\n'; sleep 3; printf '/bye\n'; } |
-		timeout 60 script -qfec "$H run $S -n 30 --seed 3" /dev/null >"$T/chat" 2>&1
+		timeout 60 script -qfec "exec $H run $S -n 30 --seed 3" /dev/null >"$T/chat" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ] && grep -q ">>> " "$T/chat" && [ "$(wc -w <"$T/chat")" -ge 15 ]; then pass chat_repl
 	else fail chat_repl "rc=$rc $(tail -c 400 "$T/chat")"; fi
 	# Ctrl-C stops the answer, not the program
 	{ sleep 1; printf 'Once upon a time\n'; sleep 0.3; printf '\003'; sleep 1; printf '/bye\n'; } |
-		timeout 60 script -qfec "$H run $S -n -1 --ctx 2048 --seed 3" /dev/null >"$T/chat2" 2>&1
+		timeout 60 script -qfec "exec $H run $S -n -1 --ctx 2048 --seed 3" /dev/null >"$T/chat2" 2>&1
 	rc=$?
 	n_prompts=$(grep -o ">>> " "$T/chat2" | wc -l)
 	if [ $rc -eq 0 ] && [ "$n_prompts" -ge 2 ]; then pass chat_ctrl_c
