@@ -9,11 +9,13 @@
  *
  * usage: kern_bench [-t threads] [-i isa,isa] [-w type,type] [-n 1,128,512]
  *                   [-r reps] [-m] (model estimate only) [-M] (no model
- *                   estimate) [-c]
+ *                   estimate) [-c] [-H]
  * -c: time with the process CPU clock divided by the threads instead of the
  * wall clock: on a machine shared with other jobs this leaves out the time
  * the threads were preempted (pool threads spin, so an idle machine gives
  * about the wall time).
+ * -H: decode from one copy of the weights (hot in the caches when they fit):
+ * the kernels' arithmetic throughput without the memory behind it.
  * build: see bench/kern_bench.sh
  */
 #include <stdio.h>
@@ -78,7 +80,7 @@ static void fill_weights(uint32_t type, uint8_t *dst, int64_t rows, int64_t cols
 	hrt_free_aligned(pat);
 }
 
-static int use_cpu_clock, n_threads = 2;
+static int use_cpu_clock, hot, n_threads = 2;
 
 static uint64_t now_ns(void)
 {
@@ -166,9 +168,11 @@ int main(int argc, char **argv)
 			no_model = 1;
 		else if (!strcmp(argv[i], "-c"))
 			use_cpu_clock = 1;
+		else if (!strcmp(argv[i], "-H"))
+			hot = 1;
 		else {
 			fprintf(stderr, "usage: %s [-t threads] [-i isa,..] [-w type,..] "
-					"[-n 1,128,512] [-r reps] [-m] [-M] [-c]\n", argv[0]);
+					"[-n 1,128,512] [-r reps] [-m] [-M] [-c] [-H]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -231,7 +235,7 @@ int main(int argc, char **argv)
 				hrt_type_row_bytes(ty, (uint64_t)sh->cols, &rb);
 				size_t msize = ((size_t)rb * (size_t)sh->rows + 4095) & ~(size_t)4095;
 				/* copies for decode: at least 256 MB streamed in a cycle */
-				int ncopy = (int)HRT_MIN((size_t)512, (256u << 20) / msize + 1);
+				int ncopy = hot ? 1 : (int)HRT_MIN((size_t)512, (256u << 20) / msize + 1);
 				uint8_t *w = xalloc(msize * (size_t)ncopy);
 				fill_weights(ty, w, sh->rows, sh->cols, (size_t)rb);
 				for (int k = 1; k < ncopy; k++)
