@@ -9,16 +9,19 @@
 #
 # Environment: HEARTH_BIN (build/hearth), SERVE_MODEL (default: the
 # bench/out model `make bench` writes, made here if absent), SERVE_N
-# (tokens per client, 64), SERVE_STREAMS (8), BENCH_THREADS (all CPUs).
+# (tokens per client, 64), SERVE_STREAMS (8), SERVE_REPS (pairs of runs,
+# 3), BENCH_THREADS (all CPUs).
 # Each client asks for SERVE_N tokens with temperature 0 and streams the
 # NDJSON answer; a run's rate is the sum of eval_count over the wall time
 # from the first request sent to the last answer finished, so queueing and
-# prompt time count against it. Prints one line per run and the ratio.
+# prompt time count against it. Prints one line per run, each pair's
+# ratio and their median.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 H=${HEARTH_BIN:-build/hearth}
 N=${SERVE_N:-64}
 K=${SERVE_STREAMS:-8}
+R=${SERVE_REPS:-3}
 TH=${BENCH_THREADS:-$(nproc)}
 OUT=bench/out
 mkdir -p "$OUT"
@@ -61,9 +64,17 @@ run() {
 	awk -v s="$sum" -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f %d %.3f\n", s / (ns / 1e9), s, ns / 1e9 }'
 }
 client 0 # load the model and warm up
-read -r r1 n1 s1 < <(run 1)
-read -r rk nk sk < <(run "$K")
-echo "serve_bench: $name, $TH threads, $N tokens per client"
-printf '  %-10s %8s tok/s  (%d tokens in %.2f s)\n' "1 stream" "$r1" "$n1" "$s1"
-printf '  %-10s %8s tok/s  (%d tokens in %.2f s)\n' "$K streams" "$rk" "$nk" "$sk"
-awk -v a="$rk" -v b="$r1" -v k="$K" 'BEGIN { printf "  aggregate %d streams / 1 stream: %.2fx (target >= 3x)\n", k, a / b }'
+# R pairs of runs, 1 stream then K, side by side; the ratio of each pair,
+# and the median of the ratios (the machine's load moves between minutes)
+ratios=()
+echo "serve_bench: $name, $TH threads, $N tokens per client, $R pairs of runs"
+for p in $(seq "$R"); do
+	read -r r1 n1 s1 < <(run 1)
+	read -r rk nk sk < <(run "$K")
+	ratio=$(awk -v a="$rk" -v b="$r1" 'BEGIN { printf "%.2f", a / b }')
+	ratios+=("$ratio")
+	printf '  pair %d: %-10s %8s tok/s  (%d tokens in %.2f s)\n' "$p" "1 stream" "$r1" "$n1" "$s1"
+	printf '  pair %d: %-10s %8s tok/s  (%d tokens in %.2f s)  ratio %sx\n' "$p" "$K streams" "$rk" "$nk" "$sk" "$ratio"
+done
+med=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+printf '  aggregate %d streams / 1 stream: median %sx of %s (target >= 3x)\n' "$K" "$med" "${ratios[*]}"
