@@ -2,7 +2,9 @@
  * kern/kern_avx2 — AVX2 + FMA + F16C kernels: activation quantizers and the
  * dot products of every computable weight type (decode). Any x86-64 with
  * AVX2 runs them; the AVX-512 table supersedes this one where available.
- * No gemm here: prompt processing runs vec_dot over blocks of rows.
+ * Prompt processing: a gemm over panels of 8 tokens for the 32-element
+ * formats with Q8_0 activations (Q4_0, Q5_0, Q8_0); the others run vec_dot
+ * over blocks of rows.
  *
  * Integer sums are exact: vpmaddubsw (unsigned x signed byte pairs into
  * saturating int16) is only given codes small enough never to saturate
@@ -514,6 +516,206 @@ static void vec_dot_q2_k(int64_t n, float *s, const void *x, const void *y)
 	*s = hsum_ps(_mm256_sub_ps(acc, accm));
 }
 
+/* ---------------------------------------------------------------- panels */
+
+/*
+ * Prompt processing: the gemm over panels of PN tokens. One panel block
+ * (one 32-element block of the activation, Q8_0, for PN = 8 tokens):
+ *   [8 steps x 32 bytes: token t's 4 codes of step j at 32 j + 4 t]
+ *   [8 f32 d][8 int32 sums of the codes]                           320
+ * Weights are unpacked once per chunk of WR rows x KC columns (codes in
+ * memory, so the microkernel broadcasts 4 of them straight from memory)
+ * and every panel runs over them MR rows at a time. Without VNNI a
+ * product of 4 codes by 8 tokens is vpmaddubsw (unsigned codes x signed
+ * activations into int16 pairs) and, every few steps, vpmaddwd into int32:
+ * Q4_0 codes (0..15) take all 8 steps of a block in int16 (8 x 2 x 15 x
+ * 127 < 32768), Q5_0 codes (0..31) 4; Q8_0 multiplies |w| by the
+ * activations carrying w's sign, one vpmaddwd per step. The code offsets
+ * (8, 16) come off as offset x the panel's sums. Same integers as vec_dot.
+ */
+#define PN 8
+#define PB_Q8_0 320
+#define PB_D 256
+#define PB_S 288
+
+static void panel_q8_0(const float *x, size_t xs, int nt, int64_t n, void *dst)
+{
+	uint8_t *p = dst;
+	int64_t nb = n / HRT_QK;
+	for (int64_t b = 0; b < nb; b++) {
+		uint8_t *pb = p + b * PB_Q8_0;
+		for (int t = 0; t < PN; t++) {
+			int8_t qs[32];
+			float fd = 0;
+			int32_t sum = 0;
+			if (t < nt) {
+				uint16_t d;
+				float df;
+				sum = q8_0_block(x + (size_t)t * xs + 32 * b, &d, &df, qs);
+				fd = f16(d);
+			} else {
+				memset(qs, 0, sizeof qs);
+			}
+			for (int j = 0; j < 8; j++)
+				memcpy(pb + 32 * j + 4 * t, qs + 4 * j, 4);
+			memcpy(pb + PB_D + 4 * t, &fd, 4);
+			memcpy(pb + PB_S + 4 * t, &sum, 4);
+		}
+	}
+}
+
+#ifndef WR
+#define WR 16   /* rows unpacked at once */
+#endif
+#ifndef KC
+#define KC 4096 /* columns per chunk */
+#endif
+#define MR 4    /* rows per microkernel call */
+_Static_assert(WR % MR == 0 && KC % 32 == 0, "blocking");
+
+/* u: unsigned codes (Q4_0, Q5_0) or |w| (Q8_0); sg: w (Q8_0, its sign) */
+struct wpack {
+	uint8_t u[WR][KC];
+	int8_t sg[WR][KC];
+	float ds[WR][KC / 32];
+};
+
+enum leg { LEG_Q4_0, LEG_Q5_0, LEG_Q8_0 };
+
+ALWAYS_INLINE void unpack_leg(enum leg t, const void *row, int64_t b0, int nb,
+			      struct wpack *wp, int r)
+{
+	for (int b = 0; b < nb; b++) {
+		__m256i u;
+		uint16_t d;
+		if (t == LEG_Q4_0) {
+			const struct hrt_blk_q4_0 *a = (const struct hrt_blk_q4_0 *)row + b0 + b;
+			u = nibbles_32(a->qs);
+			d = a->d;
+		} else if (t == LEG_Q5_0) {
+			const struct hrt_blk_q5_0 *a = (const struct hrt_blk_q5_0 *)row + b0 + b;
+			u = q5_bits(nibbles_32(a->qs), a->qh);
+			d = a->d;
+		} else {
+			const struct hrt_blk_q8_0 *a = (const struct hrt_blk_q8_0 *)row + b0 + b;
+			__m256i w = ld(a->qs);
+			_mm256_storeu_si256((__m256i *)(wp->sg[r] + 32 * b), w);
+			u = _mm256_abs_epi8(w);
+			d = a->d;
+		}
+		_mm256_storeu_si256((__m256i *)(wp->u[r] + 32 * b), u);
+		wp->ds[r][b] = f16(d);
+	}
+}
+
+ALWAYS_INLINE __m256i bcast4(const void *p)
+{
+	return _mm256_set1_epi32(load_i32(p));
+}
+
+/* MR rows from r0 x the PN tokens of one panel, over nb blocks */
+ALWAYS_INLINE void micro_leg(enum leg t, const struct wpack *wp, int r0, int nb,
+			     const uint8_t *pan, __m256 f[MR])
+{
+	const __m256i ones = _mm256_set1_epi16(1);
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < MR; r++)
+		f[r] = _mm256_setzero_ps();
+	for (int b = 0; b < nb; b++, pan += PB_Q8_0) {
+		__m256i acc[MR], s16[MR];
+		_Pragma("GCC unroll 8")
+		for (int r = 0; r < MR; r++)
+			acc[r] = s16[r] = _mm256_setzero_si256();
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < 8; j++) {
+			__m256i A = _mm256_load_si256((const __m256i *)(pan + 32 * j));
+			_Pragma("GCC unroll 8")
+			for (int r = 0; r < MR; r++) {
+				const size_t o = 32 * (size_t)b + 4 * (size_t)j;
+				if (t == LEG_Q8_0) {
+					__m256i p = _mm256_maddubs_epi16(bcast4(wp->u[r0 + r] + o),
+						_mm256_sign_epi8(A, bcast4(wp->sg[r0 + r] + o)));
+					acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(p, ones));
+				} else {
+					__m256i p = _mm256_maddubs_epi16(bcast4(wp->u[r0 + r] + o), A);
+					s16[r] = j == 0 ? p : _mm256_add_epi16(s16[r], p);
+					if (t == LEG_Q5_0 && j == 3) {
+						acc[r] = _mm256_madd_epi16(s16[r], ones);
+						s16[r] = _mm256_setzero_si256();
+					}
+				}
+			}
+		}
+		__m256 D = _mm256_load_ps((const float *)(pan + PB_D));
+		__m256i so = _mm256_setzero_si256();
+		if (t != LEG_Q8_0)
+			so = _mm256_slli_epi32(_mm256_load_si256((const __m256i *)(pan + PB_S)),
+					       t == LEG_Q4_0 ? 3 : 4);
+		_Pragma("GCC unroll 8")
+		for (int r = 0; r < MR; r++) {
+			if (t != LEG_Q8_0)
+				acc[r] = _mm256_sub_epi32(_mm256_add_epi32(acc[r],
+							  _mm256_madd_epi16(s16[r], ones)), so);
+			f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r]),
+					       _mm256_mul_ps(D, _mm256_set1_ps(wp->ds[r0 + r][b])),
+					       f[r]);
+		}
+	}
+}
+
+ALWAYS_INLINE void gemm_leg(enum leg t, int64_t n, int nr, int nt, const uint8_t *w,
+			    size_t ws, const uint8_t *act, size_t as, float *y, size_t ldy)
+{
+	/* ~130 KB: thread-local rather than on small thread stacks */
+	static _Thread_local struct wpack tls_wp __attribute__((aligned(64)));
+	struct wpack *const wp = &tls_wp;
+	for (int rg = 0; rg < nr; rg += WR) {
+		int rn = nr - rg < WR ? nr - rg : WR;
+		int rpad = (rn + MR - 1) / MR * MR;
+		for (int64_t k0 = 0; k0 < n; k0 += KC) {
+			int nb = (int)((n - k0 < KC ? n - k0 : KC) / HRT_QK);
+			int64_t b0 = k0 / HRT_QK;
+			for (int r = 0; r < rn; r++)
+				unpack_leg(t, w + (size_t)(rg + r) * ws, b0, nb, wp, r);
+			for (int r = rn; r < rpad; r++) {
+				memset(wp->u[r], 0, (size_t)nb * 32);
+				memset(wp->sg[r], 0, (size_t)nb * 32);
+				memset(wp->ds[r], 0, (size_t)nb * sizeof(float));
+			}
+			for (int t0 = 0; t0 < nt; t0 += PN) {
+				const uint8_t *pan = act + (size_t)(t0 / PN) * as +
+						     (size_t)b0 * PB_Q8_0;
+				int tn = nt - t0 < PN ? nt - t0 : PN;
+				for (int r0 = 0; r0 < rn; r0 += MR) {
+					__m256 f[MR];
+					micro_leg(t, wp, r0, nb, pan, f);
+					float tmp[MR][PN];
+					for (int r = 0; r < MR; r++)
+						_mm256_storeu_ps(tmp[r], f[r]);
+					int rr = rn - r0 < MR ? rn - r0 : MR;
+					for (int tt = 0; tt < tn; tt++)
+						for (int r = 0; r < rr; r++) {
+							float *o = y + (size_t)(t0 + tt) * ldy +
+								   (size_t)(rg + r0 + r);
+							*o = k0 > 0 ? *o + tmp[r][tt] : tmp[r][tt];
+						}
+				}
+			}
+		}
+	}
+}
+
+#define GEMM(name, t) \
+	static void gemm_##name(int64_t n, int nr, int nt, const void *w, size_t ws, \
+				const void *act, size_t as, float *y, size_t ldy) \
+	{ \
+		gemm_leg(t, n, nr, nt, w, ws, act, as, y, ldy); \
+	}
+
+GEMM(q4_0, LEG_Q4_0)
+GEMM(q5_0, LEG_Q5_0)
+GEMM(q8_0, LEG_Q8_0)
+
 /* ------------------------------------------------------------------ table */
 
 void hrt_kern_fill_avx2(struct hrt_kern_isa *t)
@@ -535,4 +737,11 @@ void hrt_kern_fill_avx2(struct hrt_kern_isa *t)
 	t->vec_dot[HRT_Q4_K] = vec_dot_q4_k;
 	t->vec_dot[HRT_Q5_K] = vec_dot_q5_k;
 	t->vec_dot[HRT_Q6_K] = vec_dot_q6_k;
+
+	t->gemm[HRT_Q4_0] = gemm_q4_0;
+	t->gemm[HRT_Q5_0] = gemm_q5_0;
+	t->gemm[HRT_Q8_0] = gemm_q8_0;
+	t->panel_n = PN;
+	t->panel[HRT_Q8_0] = panel_q8_0;
+	t->panel_blk_bytes[HRT_Q8_0] = PB_Q8_0;
 }

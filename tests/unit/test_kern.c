@@ -381,7 +381,7 @@ static void gemm_one(void)
 			if (k->panel[at]) {
 				uint64_t nb = (uint64_t)n / hrt_type_get(at)->blck;
 				pstride = (size_t)((nb * k->panel_blk_bytes[at] + 63) & ~63ull);
-				pan = xmalloc(pstride * 3);
+				pan = xmalloc(pstride * (size_t)((35 + k->panel_n - 1) / k->panel_n));
 			}
 			float *y = xmalloc(67 * 35 * sizeof(float));
 			/* expected values and error scales, once */
