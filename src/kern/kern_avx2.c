@@ -2,9 +2,8 @@
  * kern/kern_avx2 — AVX2 + FMA + F16C kernels: activation quantizers and the
  * dot products of every computable weight type (decode). Any x86-64 with
  * AVX2 runs them; the AVX-512 table supersedes this one where available.
- * Prompt processing: a gemm over panels of 8 tokens for the 32-element
- * formats with Q8_0 activations (Q4_0, Q5_0, Q8_0); the others run vec_dot
- * over blocks of rows.
+ * Prompt processing: a gemm over panels of 8 tokens for Q4_0, Q5_0, Q8_0
+ * and the k-quants (Q4_1 and Q5_1 run vec_dot over blocks of rows).
  *
  * Integer sums are exact: vpmaddubsw (unsigned x signed byte pairs into
  * saturating int16) is only given codes small enough never to saturate
@@ -13,6 +12,7 @@
  * scaling per block; results agree with kern/quant_ref.c to ~1e-6 relative.
  */
 #include <immintrin.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "kern/kern.h"
@@ -531,7 +531,10 @@ static void vec_dot_q2_k(int64_t n, float *s, const void *x, const void *y)
  * Q4_0 codes (0..15) take all 8 steps of a block in int16 (8 x 2 x 15 x
  * 127 < 32768), Q5_0 codes (0..31) 4; Q8_0 multiplies |w| by the
  * activations carrying w's sign, one vpmaddwd per step. The code offsets
- * (8, 16) come off as offset x the panel's sums. Same integers as vec_dot.
+ * (8, 16) come off as offset x the panel's sums. K-quants likewise per
+ * group (32 or 16 elements), each group's int16 sums weighed by its scale
+ * with one vpmaddwd; mins and code offsets from the panel's bsum pairs.
+ * Same integers as vec_dot.
  */
 #define PN 8
 #define PB_Q8_0 320
@@ -564,6 +567,35 @@ static void panel_q8_0(const float *x, size_t xs, int nt, int64_t n, void *dst)
 	}
 }
 
+/*
+ * K-quant panel (one 256-element super-block of Q8_K for PN tokens):
+ *   [64 steps x 32 bytes][8 f32 d][8 x 32: bsums 2i, 2i + 1 of each
+ *   token as a pair of int16]                                     2336
+ */
+#define PB_Q8_K 2336
+#define PK_D 2048
+#define PK_B 2080
+
+static void panel_q8_k(const float *x, size_t xs, int nt, int64_t n, void *dst)
+{
+	uint8_t *p = dst;
+	for (int64_t s = 0; s < n / HRT_QK_K; s++) {
+		uint8_t *pb = p + s * PB_Q8_K;
+		for (int t = 0; t < PN; t++) {
+			struct hrt_blk_q8_k q;
+			if (t < nt)
+				quantize_q8_k(x + (size_t)t * xs + HRT_QK_K * s, &q, HRT_QK_K);
+			else
+				memset(&q, 0, sizeof q);
+			for (int j = 0; j < 64; j++)
+				memcpy(pb + 32 * j + 4 * t, q.qs + 4 * j, 4);
+			memcpy(pb + PK_D + 4 * t, &q.d, 4);
+			for (int i = 0; i < 8; i++)
+				memcpy(pb + PK_B + 32 * i + 4 * t, q.bsums + 2 * i, 4);
+		}
+	}
+}
+
 #ifndef WR
 #define WR 16   /* rows unpacked at once */
 #endif
@@ -571,28 +603,140 @@ static void panel_q8_0(const float *x, size_t xs, int nt, int64_t n, void *dst)
 #define KC 4096 /* columns per chunk */
 #endif
 #define MR 4    /* rows per microkernel call */
-_Static_assert(WR % MR == 0 && KC % 32 == 0, "blocking");
+_Static_assert(WR % MR == 0 && KC % 256 == 0, "blocking");
 
-/* u: unsigned codes (Q4_0, Q5_0) or |w| (Q8_0); sg: w (Q8_0, its sign) */
+/* Unpacked rows. u: unsigned codes in element order (Q8_0: |w|, and sg
+ * w for its sign); ds: d per block (legacy) or super-block; k-quants also
+ * dm (dmin), sc (group scales, as int16 pairs sc | sc << 16) and mp (the
+ * pairs weighing bsums 2i, 2i + 1: mins, or the scales of the offset
+ * formats) */
 struct wpack {
 	uint8_t u[WR][KC];
 	int8_t sg[WR][KC];
 	float ds[WR][KC / 32];
+	float dm[WR][KC / 256];
+	int32_t sc[WR][KC / 256][16];
+	int32_t mp[WR][KC / 256][8];
 };
 
-enum leg { LEG_Q4_0, LEG_Q5_0, LEG_Q8_0 };
+enum fmt { F_Q4_0, F_Q5_0, F_Q8_0, F_Q2_K, F_Q3_K, F_Q4_K, F_Q5_K, F_Q6_K };
 
-ALWAYS_INLINE void unpack_leg(enum leg t, const void *row, int64_t b0, int nb,
+ALWAYS_INLINE bool is_k(enum fmt t)
+{
+	return t >= F_Q2_K;
+}
+
+/* k-quants: elements per group, steps (of 4 elements) summed in int16
+ * before vpmaddwd (codes <= 15: 8, <= 31: 4, <= 63: 2), minimum or
+ * log2 of the code offset */
+ALWAYS_INLINE int k_group(enum fmt t)
+{
+	return t == F_Q4_K || t == F_Q5_K ? 32 : 16;
+}
+
+ALWAYS_INLINE int k_spm(enum fmt t)
+{
+	return t == F_Q4_K ? 8 : t == F_Q6_K ? 2 : 4;
+}
+
+ALWAYS_INLINE bool k_min(enum fmt t)
+{
+	return t == F_Q4_K || t == F_Q5_K || t == F_Q2_K;
+}
+
+ALWAYS_INLINE int k_offsh(enum fmt t)
+{
+	return t == F_Q6_K ? 5 : t == F_Q3_K ? 2 : 0;
+}
+
+ALWAYS_INLINE int32_t pair(int16_t lo, int16_t hi)
+{
+	return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
+}
+
+ALWAYS_INLINE void unpack_k(enum fmt t, const void *row, int64_t s0, int ns,
+			    struct wpack *wp, int r)
+{
+	for (int s = 0; s < ns; s++) {
+		__m256i u[8];
+		int16_t sc[16] = { 0 }, mn[16] = { 0 };
+		uint16_t d, dmin = 0;
+		if (t == F_Q4_K || t == F_Q5_K) {
+			const struct hrt_blk_q4_k *a4 = (const struct hrt_blk_q4_k *)row + s0 + s;
+			const struct hrt_blk_q5_k *a5 = (const struct hrt_blk_q5_k *)row + s0 + s;
+			const uint8_t *qs = t == F_Q4_K ? a4->qs : a5->qs;
+			const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+			__m256i h = t == F_Q5_K ? ld(a5->qh) : _mm256_setzero_si256();
+			for (int c = 0; c < 4; c++) {
+				__m256i q = ld(qs + 32 * c);
+				u[2 * c] = _mm256_and_si256(q, m4);
+				u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+				if (t == F_Q5_K) {
+					u[2 * c] = _mm256_add_epi8(u[2 * c], _mm256_slli_epi16(
+						_mm256_and_si256(_mm256_srli_epi16(h, 2 * c), one), 4));
+					u[2 * c + 1] = _mm256_add_epi8(u[2 * c + 1], _mm256_slli_epi16(
+						_mm256_and_si256(_mm256_srli_epi16(h, 2 * c + 1), one), 4));
+				}
+			}
+			int16_t v[16];
+			_mm256_storeu_si256((__m256i *)v, k4_scales16(t == F_Q4_K ? a4->scales : a5->scales));
+			for (int g = 0; g < 8; g++) {
+				sc[g] = v[g];
+				mn[2 * g] = mn[2 * g + 1] = v[8 + g];
+			}
+			d = t == F_Q4_K ? a4->d : a5->d;
+			dmin = t == F_Q4_K ? a4->dmin : a5->dmin;
+		} else if (t == F_Q6_K) {
+			const struct hrt_blk_q6_k *a = (const struct hrt_blk_q6_k *)row + s0 + s;
+			q6k_codes(a, u);
+			for (int g = 0; g < 16; g++)
+				sc[g] = mn[g] = a->scales[g];
+			d = a->d;
+		} else if (t == F_Q3_K) {
+			const struct hrt_blk_q3_k *a = (const struct hrt_blk_q3_k *)row + s0 + s;
+			q2bit_codes(a->qs, u);
+			__m256i hm = ld(a->hmask);
+			for (int k = 0; k < 8; k++) /* hmask bit k: + 4 */
+				u[k] = _mm256_add_epi8(u[k], _mm256_slli_epi16(_mm256_and_si256(
+					_mm256_srli_epi16(hm, k), _mm256_set1_epi8(1)), 2));
+			for (int g = 0; g < 16; g++) {
+				int lo = (a->scales[g % 8] >> (4 * (g / 8))) & 15;
+				int hi = (a->scales[8 + g % 4] >> (2 * (g / 4))) & 3;
+				sc[g] = mn[g] = (int16_t)((lo | hi << 4) - 32);
+			}
+			d = a->d;
+		} else {
+			const struct hrt_blk_q2_k *a = (const struct hrt_blk_q2_k *)row + s0 + s;
+			q2bit_codes(a->qs, u);
+			for (int g = 0; g < 16; g++) {
+				sc[g] = a->scales[g] & 15;
+				mn[g] = a->scales[g] >> 4;
+			}
+			d = a->d;
+			dmin = a->dmin;
+		}
+		for (int k = 0; k < 8; k++)
+			_mm256_storeu_si256((__m256i *)(wp->u[r] + 256 * s + 32 * k), u[k]);
+		for (int g = 0; g < 16; g++)
+			wp->sc[r][s][g] = pair(sc[g], sc[g]);
+		for (int i = 0; i < 8; i++)
+			wp->mp[r][s][i] = pair(mn[2 * i], mn[2 * i + 1]);
+		wp->ds[r][s] = f16(d);
+		wp->dm[r][s] = f16(dmin);
+	}
+}
+
+ALWAYS_INLINE void unpack_leg(enum fmt t, const void *row, int64_t b0, int nb,
 			      struct wpack *wp, int r)
 {
 	for (int b = 0; b < nb; b++) {
 		__m256i u;
 		uint16_t d;
-		if (t == LEG_Q4_0) {
+		if (t == F_Q4_0) {
 			const struct hrt_blk_q4_0 *a = (const struct hrt_blk_q4_0 *)row + b0 + b;
 			u = nibbles_32(a->qs);
 			d = a->d;
-		} else if (t == LEG_Q5_0) {
+		} else if (t == F_Q5_0) {
 			const struct hrt_blk_q5_0 *a = (const struct hrt_blk_q5_0 *)row + b0 + b;
 			u = q5_bits(nibbles_32(a->qs), a->qh);
 			d = a->d;
@@ -613,8 +757,8 @@ ALWAYS_INLINE __m256i bcast4(const void *p)
 	return _mm256_set1_epi32(load_i32(p));
 }
 
-/* MR rows from r0 x the PN tokens of one panel, over nb blocks */
-ALWAYS_INLINE void micro_leg(enum leg t, const struct wpack *wp, int r0, int nb,
+/* legacy: MR rows from r0 x the PN tokens of one panel, over nb blocks */
+ALWAYS_INLINE void micro_leg(enum fmt t, const struct wpack *wp, int r0, int nb,
 			     const uint8_t *pan, __m256 f[MR])
 {
 	const __m256i ones = _mm256_set1_epi16(1);
@@ -632,14 +776,14 @@ ALWAYS_INLINE void micro_leg(enum leg t, const struct wpack *wp, int r0, int nb,
 			_Pragma("GCC unroll 8")
 			for (int r = 0; r < MR; r++) {
 				const size_t o = 32 * (size_t)b + 4 * (size_t)j;
-				if (t == LEG_Q8_0) {
+				if (t == F_Q8_0) {
 					__m256i p = _mm256_maddubs_epi16(bcast4(wp->u[r0 + r] + o),
 						_mm256_sign_epi8(A, bcast4(wp->sg[r0 + r] + o)));
 					acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(p, ones));
 				} else {
 					__m256i p = _mm256_maddubs_epi16(bcast4(wp->u[r0 + r] + o), A);
 					s16[r] = j == 0 ? p : _mm256_add_epi16(s16[r], p);
-					if (t == LEG_Q5_0 && j == 3) {
+					if (t == F_Q5_0 && j == 3) {
 						acc[r] = _mm256_madd_epi16(s16[r], ones);
 						s16[r] = _mm256_setzero_si256();
 					}
@@ -648,12 +792,12 @@ ALWAYS_INLINE void micro_leg(enum leg t, const struct wpack *wp, int r0, int nb,
 		}
 		__m256 D = _mm256_load_ps((const float *)(pan + PB_D));
 		__m256i so = _mm256_setzero_si256();
-		if (t != LEG_Q8_0)
+		if (t != F_Q8_0)
 			so = _mm256_slli_epi32(_mm256_load_si256((const __m256i *)(pan + PB_S)),
-					       t == LEG_Q4_0 ? 3 : 4);
+					       t == F_Q4_0 ? 3 : 4);
 		_Pragma("GCC unroll 8")
 		for (int r = 0; r < MR; r++) {
-			if (t != LEG_Q8_0)
+			if (t != F_Q8_0)
 				acc[r] = _mm256_sub_epi32(_mm256_add_epi32(acc[r],
 							  _mm256_madd_epi16(s16[r], ones)), so);
 			f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r]),
@@ -663,32 +807,104 @@ ALWAYS_INLINE void micro_leg(enum leg t, const struct wpack *wp, int r0, int nb,
 	}
 }
 
-ALWAYS_INLINE void gemm_leg(enum leg t, int64_t n, int nr, int nt, const uint8_t *w,
+/* k-quants: the same over ns super-blocks; the minimum (or offset) term
+ * first, from the bsum pairs, then the groups */
+ALWAYS_INLINE void micro_k(enum fmt t, const struct wpack *wp, int r0, int ns,
+			   const uint8_t *pan, __m256 f[MR])
+{
+	const int G = k_group(t), SG = G / 4, SPM = k_spm(t);
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < MR; r++)
+		f[r] = _mm256_setzero_ps();
+	for (int s = 0; s < ns; s++, pan += PB_Q8_K) {
+		__m256 D = _mm256_load_ps((const float *)(pan + PK_D));
+		__m256i tot[MR], s16[MR];
+		{
+			__m256i x[MR];
+			_Pragma("GCC unroll 8")
+			for (int r = 0; r < MR; r++)
+				x[r] = _mm256_setzero_si256();
+			_Pragma("GCC unroll 8")
+			for (int i = 0; i < 8; i++) {
+				__m256i B = _mm256_load_si256((const __m256i *)(pan + PK_B + 32 * i));
+				_Pragma("GCC unroll 8")
+				for (int r = 0; r < MR; r++)
+					x[r] = _mm256_add_epi32(x[r], _mm256_madd_epi16(B,
+						bcast4(&wp->mp[r0 + r][s][i])));
+			}
+			_Pragma("GCC unroll 8")
+			for (int r = 0; r < MR; r++) {
+				if (k_min(t)) {
+					f[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(x[r]),
+						_mm256_mul_ps(D, _mm256_set1_ps(wp->dm[r0 + r][s])), f[r]);
+					tot[r] = _mm256_setzero_si256();
+				} else {
+					tot[r] = _mm256_sub_epi32(_mm256_setzero_si256(),
+								  _mm256_slli_epi32(x[r], k_offsh(t)));
+				}
+				s16[r] = _mm256_setzero_si256();
+			}
+		}
+		for (int g = 0; g < 256 / G; g++) {
+			_Pragma("GCC unroll 8")
+			for (int jj = 0; jj < SG; jj++) {
+				const int j = g * SG + jj;
+				__m256i A = _mm256_load_si256((const __m256i *)(pan + 32 * j));
+				_Pragma("GCC unroll 8")
+				for (int r = 0; r < MR; r++) {
+					__m256i p = _mm256_maddubs_epi16(
+						bcast4(wp->u[r0 + r] + 256 * (size_t)s + 4 * (size_t)j), A);
+					s16[r] = jj % SPM == 0 ? p : _mm256_add_epi16(s16[r], p);
+					if ((jj + 1) % SPM == 0)
+						tot[r] = _mm256_add_epi32(tot[r], _mm256_madd_epi16(s16[r],
+							bcast4(&wp->sc[r0 + r][s][g])));
+				}
+			}
+		}
+		_Pragma("GCC unroll 8")
+		for (int r = 0; r < MR; r++)
+			f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot[r]),
+					       _mm256_mul_ps(D, _mm256_set1_ps(wp->ds[r0 + r][s])), f[r]);
+	}
+}
+
+ALWAYS_INLINE void gemm_any(enum fmt t, int64_t n, int nr, int nt, const uint8_t *w,
 			    size_t ws, const uint8_t *act, size_t as, float *y, size_t ldy)
 {
-	/* ~130 KB: thread-local rather than on small thread stacks */
+	/* ~200 KB: thread-local rather than on small thread stacks */
 	static _Thread_local struct wpack tls_wp __attribute__((aligned(64)));
 	struct wpack *const wp = &tls_wp;
+	const int blk = is_k(t) ? HRT_QK_K : HRT_QK;
+	const size_t pb = is_k(t) ? PB_Q8_K : PB_Q8_0;
 	for (int rg = 0; rg < nr; rg += WR) {
 		int rn = nr - rg < WR ? nr - rg : WR;
 		int rpad = (rn + MR - 1) / MR * MR;
 		for (int64_t k0 = 0; k0 < n; k0 += KC) {
-			int nb = (int)((n - k0 < KC ? n - k0 : KC) / HRT_QK);
-			int64_t b0 = k0 / HRT_QK;
-			for (int r = 0; r < rn; r++)
-				unpack_leg(t, w + (size_t)(rg + r) * ws, b0, nb, wp, r);
-			for (int r = rn; r < rpad; r++) {
-				memset(wp->u[r], 0, (size_t)nb * 32);
-				memset(wp->sg[r], 0, (size_t)nb * 32);
-				memset(wp->ds[r], 0, (size_t)nb * sizeof(float));
+			int nb = (int)((n - k0 < KC ? n - k0 : KC) / blk);
+			int64_t b0 = k0 / blk;
+			for (int r = 0; r < rn; r++) {
+				if (is_k(t))
+					unpack_k(t, w + (size_t)(rg + r) * ws, b0, nb, wp, r);
+				else
+					unpack_leg(t, w + (size_t)(rg + r) * ws, b0, nb, wp, r);
+			}
+			for (int r = rn; r < rpad; r++) { /* rows past the matrix: 0 */
+				memset(wp->u[r], 0, (size_t)nb * (size_t)blk);
+				memset(wp->sg[r], 0, (size_t)nb * (size_t)blk);
+				memset(wp->ds[r], 0, sizeof wp->ds[r]);
+				memset(wp->dm[r], 0, sizeof wp->dm[r]);
+				memset(wp->sc[r], 0, sizeof wp->sc[r]);
+				memset(wp->mp[r], 0, sizeof wp->mp[r]);
 			}
 			for (int t0 = 0; t0 < nt; t0 += PN) {
-				const uint8_t *pan = act + (size_t)(t0 / PN) * as +
-						     (size_t)b0 * PB_Q8_0;
+				const uint8_t *pan = act + (size_t)(t0 / PN) * as + (size_t)b0 * pb;
 				int tn = nt - t0 < PN ? nt - t0 : PN;
 				for (int r0 = 0; r0 < rn; r0 += MR) {
 					__m256 f[MR];
-					micro_leg(t, wp, r0, nb, pan, f);
+					if (is_k(t))
+						micro_k(t, wp, r0, nb, pan, f);
+					else
+						micro_leg(t, wp, r0, nb, pan, f);
 					float tmp[MR][PN];
 					for (int r = 0; r < MR; r++)
 						_mm256_storeu_ps(tmp[r], f[r]);
@@ -709,12 +925,17 @@ ALWAYS_INLINE void gemm_leg(enum leg t, int64_t n, int nr, int nt, const uint8_t
 	static void gemm_##name(int64_t n, int nr, int nt, const void *w, size_t ws, \
 				const void *act, size_t as, float *y, size_t ldy) \
 	{ \
-		gemm_leg(t, n, nr, nt, w, ws, act, as, y, ldy); \
+		gemm_any(t, n, nr, nt, w, ws, act, as, y, ldy); \
 	}
 
-GEMM(q4_0, LEG_Q4_0)
-GEMM(q5_0, LEG_Q5_0)
-GEMM(q8_0, LEG_Q8_0)
+GEMM(q4_0, F_Q4_0)
+GEMM(q5_0, F_Q5_0)
+GEMM(q8_0, F_Q8_0)
+GEMM(q2_k, F_Q2_K)
+GEMM(q3_k, F_Q3_K)
+GEMM(q4_k, F_Q4_K)
+GEMM(q5_k, F_Q5_K)
+GEMM(q6_k, F_Q6_K)
 
 /* ------------------------------------------------------------------ table */
 
@@ -741,7 +962,14 @@ void hrt_kern_fill_avx2(struct hrt_kern_isa *t)
 	t->gemm[HRT_Q4_0] = gemm_q4_0;
 	t->gemm[HRT_Q5_0] = gemm_q5_0;
 	t->gemm[HRT_Q8_0] = gemm_q8_0;
+	t->gemm[HRT_Q2_K] = gemm_q2_k;
+	t->gemm[HRT_Q3_K] = gemm_q3_k;
+	t->gemm[HRT_Q4_K] = gemm_q4_k;
+	t->gemm[HRT_Q5_K] = gemm_q5_k;
+	t->gemm[HRT_Q6_K] = gemm_q6_k;
 	t->panel_n = PN;
 	t->panel[HRT_Q8_0] = panel_q8_0;
 	t->panel_blk_bytes[HRT_Q8_0] = PB_Q8_0;
+	t->panel[HRT_Q8_K] = panel_q8_k;
+	t->panel_blk_bytes[HRT_Q8_K] = PB_Q8_K;
 }
