@@ -8,7 +8,8 @@
 #
 # Environment: BENCH_P (prompt tokens, 128), BENCH_N (generated tokens, 32),
 # BENCH_REPS (3), BENCH_THREADS (all CPUs), BENCH_TYPES ("Q4_0 Q8_0 Q4_K_M"),
-# HEARTH_BIN (build/hearth). Models are made once with `hearth mkmodel`
+# HEARTH_BIN (build/hearth), HEARTH_ISA (force a kernel table, e.g. avx2 to
+# compare with a peer built for AVX2 only). Models are made once with `hearth mkmodel`
 # and kept in bench/out/ (ignored by git). Prints one table: per type the
 # file size, pp and tg tokens/s (medians), the decode bound (bytes read per
 # token / read bandwidth measured by bench/bw with the same threads) and
@@ -55,7 +56,7 @@ peer_ts() {
 
 bw=$("$OUT/bw" -t "$TH" -r 9 --json | field read_gbs)
 echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(uname -m), $TH threads, pp$P tg$N, $R reps, read bandwidth $bw GB/s"
-echo "# hearth: $("$H" --version)${PEER_BENCH:+   peer: $PEER_BENCH}"
+echo "# hearth: $("$H" --version)${HEARTH_ISA:+ (kernels forced: HEARTH_ISA=$HEARTH_ISA)}${PEER_BENCH:+   peer: $PEER_BENCH}"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
 echo
 if [ -n "${PEER_BENCH:-}" ]; then

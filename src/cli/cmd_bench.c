@@ -25,6 +25,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
+#include "kern/kern.h"
 #include "kern/types.h"
 #include "model/tools.h"
 
@@ -316,6 +317,7 @@ int cmd_bench(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "size", (double)hrt_model_weight_bytes(m));
 		cJSON_AddNumberToObject(o, "params", (double)params);
 		cJSON_AddNumberToObject(o, "threads", threads);
+		cJSON_AddStringToObject(o, "kernels", hrt_kern()->name);
 		cJSON_AddNumberToObject(o, "n_prompt", a.p);
 		cJSON_AddNumberToObject(o, "n_gen", a.n);
 		cJSON_AddNumberToObject(o, "reps", a.reps);
@@ -360,7 +362,8 @@ int cmd_bench(int argc, char **argv)
 			snprintf(ts, sizeof ts, "%.2f ± %.2f", st.median, st.sd);
 			printf("| %-24s | %12s | %8s | %7d | %8s | %20s |\n", desc, size, np, threads, test, ts);
 		}
-		printf("\npeak RSS %.1f MiB = %.3f x (model file %.1f MiB + KV cache %.1f MiB)\n",
+		printf("\nkernels %s\n", hrt_kern()->name);
+		printf("peak RSS %.1f MiB = %.3f x (model file %.1f MiB + KV cache %.1f MiB)\n",
 		       (double)peak_rss / 1048576.0,
 		       (double)peak_rss / (double)HRT_MAX(1, file_bytes + kv_bytes),
 		       (double)file_bytes / 1048576.0, (double)kv_bytes / 1048576.0);

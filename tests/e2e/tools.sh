@@ -94,9 +94,14 @@ else pass no_temp_files; fi
 if "$H" bench "$T/q-Q4_K_M.gguf" -p 16 -n 4 -r 2 -t 1 --json >"$T/o" 2>"$T/e" &&
 	grep -q '"pp_tok_s":' "$T/o" && grep -q '"tg_tok_s":' "$T/o" &&
 	grep -q '"threads":1' "$T/o" && grep -q '"type":"Q4_K_M"' "$T/o" &&
-	grep -q '"peak_rss":' "$T/o"; then
+	grep -q '"peak_rss":' "$T/o" && grep -q '"kernels":"' "$T/o"; then
 	pass bench_json
 else fail bench_json "$(cat "$T/e" "$T/o" | head -3)"; fi
+# the kernel table in use is reported, and HEARTH_ISA picks it
+if HEARTH_ISA=ref "$H" bench "$T/q-Q4_K_M.gguf" -p 4 -n 1 -r 1 -t 1 --json >"$T/o" 2>"$T/e" &&
+	grep -q '"kernels":"ref"' "$T/o"; then
+	pass bench_kernels_forced
+else fail bench_kernels_forced "$(cat "$T/e" "$T/o" | head -3)"; fi
 
 if "$H" bench "$T/q-Q8_0.gguf" -p 8 -n 2 -r 1 --bw 10 >"$T/o" 2>"$T/e" &&
 	grep -q "pp8" "$T/o" && grep -q "tg2" "$T/o" && grep -q "decode bound" "$T/o"; then
