@@ -5,6 +5,7 @@
  */
 #include "kern/kern.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,12 @@ static const struct hrt_kern_isa *current;
 static const char *avail[5];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+static void swiglu_ref(float *h, const float *g, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		h[i] = h[i] / (1.0f + expf(-h[i])) * g[i];
+}
+
 static void fill_ref(struct hrt_kern_isa *t, const char *name)
 {
 	memset(t, 0, sizeof(*t));
@@ -32,6 +39,7 @@ static void fill_ref(struct hrt_kern_isa *t, const char *name)
 		t->vec_dot[i] = tt->vec_dot;
 		t->quantize[i] = tt->from_float;
 	}
+	t->swiglu = swiglu_ref;
 }
 
 static int env_int(const char *name, int dflt)

@@ -57,6 +57,8 @@ struct hrt_kern_isa {
 	int tile_n[HRT_TYPE_COUNT];
 	hrt_from_float_fn tile_quantize[HRT_TYPE_COUNT];
 	uint32_t tile_blk_bytes[HRT_TYPE_COUNT];
+	/* SwiGLU: h[i] = silu(h[i]) * g[i] = h[i] / (1 + e^-h[i]) * g[i] */
+	void (*swiglu)(float *h, const float *g, int64_t n);
 };
 
 /* The table in use. Never NULL. Thread-safe after the first call.

@@ -12,6 +12,7 @@
  * scaling per block; results agree with kern/quant_ref.c to ~1e-6 relative.
  */
 #include <immintrin.h>
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -937,10 +938,30 @@ GEMM(q4_k, F_Q4_K)
 GEMM(q5_k, F_Q5_K)
 GEMM(q6_k, F_Q6_K)
 
+/* ------------------------------------------------------------ SwiGLU */
+
+/* glibc's vector expf (libmvec, part of libm; documented vector ABI) */
+__m256 _ZGVdN8v_expf(__m256 x);
+
+static void swiglu(float *h, const float *g, int64_t n)
+{
+	const __m256 one = _mm256_set1_ps(1.0f);
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 x = _mm256_loadu_ps(h + i);
+		__m256 e = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_setzero_ps(), x));
+		_mm256_storeu_ps(h + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)),
+						 _mm256_loadu_ps(g + i)));
+	}
+	for (; i < n; i++)
+		h[i] = h[i] / (1.0f + expf(-h[i])) * g[i];
+}
+
 /* ------------------------------------------------------------------ table */
 
 void hrt_kern_fill_avx2(struct hrt_kern_isa *t)
 {
+	t->swiglu = swiglu;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;
 	t->quantize[HRT_Q8_K] = quantize_q8_k;

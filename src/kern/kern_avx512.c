@@ -18,6 +18,8 @@
  * call and chunk of columns and reused for every panel; per block a row
  * costs 8 vpdpbusd and 3-4 float ops for 16 tokens.
  */
+#include <math.h>
+
 #include "kern/avx512_int.h"
 
 /* ------------------------------------------------------------ quantizers */
@@ -996,10 +998,30 @@ GEMM(q6_k, unpack_q6_k, FAM_K16)
 GEMM(q3_k, unpack_q3_k, FAM_K16)
 GEMM(q2_k, unpack_q2_k, FAM_K16_MIN)
 
+/* ------------------------------------------------------------ SwiGLU */
+
+/* glibc's vector expf (libmvec, part of libm; documented vector ABI) */
+__m512 _ZGVeN16v_expf(__m512 x);
+
+static void swiglu(float *h, const float *g, int64_t n)
+{
+	const __m512 one = _mm512_set1_ps(1.0f);
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		__m512 x = _mm512_loadu_ps(h + i);
+		__m512 e = _ZGVeN16v_expf(_mm512_sub_ps(_mm512_setzero_ps(), x));
+		_mm512_storeu_ps(h + i, _mm512_mul_ps(_mm512_div_ps(x, _mm512_add_ps(one, e)),
+						 _mm512_loadu_ps(g + i)));
+	}
+	for (; i < n; i++)
+		h[i] = h[i] / (1.0f + expf(-h[i])) * g[i];
+}
+
 /* ------------------------------------------------------------------ table */
 
 void hrt_kern_fill_avx512(struct hrt_kern_isa *t)
 {
+	t->swiglu = swiglu;
 	t->quantize[HRT_F16] = quantize_f16;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;

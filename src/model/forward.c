@@ -273,11 +273,6 @@ static void rope_apply(float *x, const float *cs, uint32_t n_heads,
 	}
 }
 
-static inline float silu(float x)
-{
-	return x / (1.0f + expf(-x));
-}
-
 /* ---------------- attention ---------------- */
 
 struct att_job {
@@ -474,10 +469,7 @@ static void ew_tokens(const struct ew_job *j, int t0, int t1)
 			rmsnorm(xb, x, L->ffn_norm.data, (int64_t)E, hp->norm_eps);
 			break;
 		case EW_FFN_ACT: {
-			float *h = c->hb + (size_t)t * F;
-			const float *h2 = c->hb2 + (size_t)t * F;
-			for (size_t i = 0; i < F; i++)
-				h[i] = silu(h[i]) * h2[i];
+			hrt_kern()->swiglu(c->hb + (size_t)t * F, c->hb2 + (size_t)t * F, (int64_t)F);
 			break;
 		}
 		case EW_FFN_OUT:

@@ -754,6 +754,50 @@ static void test_pool_first_job(void)
 	}
 }
 
+/*
+ * SwiGLU of every table against double precision: lengths around the
+ * vector widths, values from -100 (e^100 overflows float) to 100, and the
+ * element just past n untouched.
+ */
+static void swiglu_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	static const int64_t lens[] = { 1, 7, 8, 15, 16, 17, 33, 8192 };
+	for (size_t li = 0; li < HRT_ARRAY_LEN(lens); li++) {
+		int64_t n = lens[li];
+		float *h = xmalloc((size_t)(n + 1) * sizeof(float));
+		float *g = xmalloc((size_t)n * sizeof(float));
+		double worst = 0;
+		for (int64_t i = 0; i < n; i++) {
+			h[i] = i % 9 == 0 ? (float)((i / 9) % 2 ? 100 : -100)
+					  : (float)(((i * 37) % 201) - 100) / 10.0f;
+			g[i] = (float)((i * 13) % 17) / 8.0f - 1.0f;
+		}
+		h[n] = 12345.0f;
+		float *h0 = xmalloc((size_t)n * sizeof(float));
+		memcpy(h0, h, (size_t)n * sizeof(float));
+		k->swiglu(h, g, n);
+		for (int64_t i = 0; i < n; i++) {
+			double x = h0[i], want = x / (1.0 + exp(-x)) * g[i];
+			double err = fabs(h[i] - want) / (fabs(want) + 1e-6);
+			if (err > worst)
+				worst = err;
+		}
+		CHECKF(worst < 1e-5, "%s swiglu n=%lld: worst relative error %g", cur_isa,
+		       (long long)n, worst);
+		CHECKF(h[n] == 12345.0f, "%s swiglu n=%lld wrote past the end", cur_isa,
+		       (long long)n);
+		hrt_free_aligned(h);
+		hrt_free_aligned(g);
+		hrt_free_aligned(h0);
+	}
+}
+
+static void test_swiglu(void)
+{
+	each_isa(swiglu_one);
+}
+
 int main(void)
 {
 	RUN(test_tables);
@@ -764,5 +808,6 @@ int main(void)
 	RUN(test_matmul);
 	RUN(test_matmul_pre);
 	RUN(test_pool_first_job);
+	RUN(test_swiglu);
 	return t_done();
 }
