@@ -25,9 +25,13 @@ void hrt_kern_fill_avx2(struct hrt_kern_isa *t);
 
 /* ---------------------------------------------------------------- helpers */
 
+/* fp16 -> fp32 from a table (filled by hrt_kern_fill_avx2): one load
+ * instead of a vcvtph2ps from a general register (two uops) per block */
+static float f16_tab[1 << 16];
+
 ALWAYS_INLINE float f16(uint16_t h)
 {
-	return _cvtsh_ss(h);
+	return f16_tab[h];
 }
 
 ALWAYS_INLINE int32_t load_i32(const void *p)
@@ -961,6 +965,8 @@ static void swiglu(float *h, const float *g, int64_t n)
 
 void hrt_kern_fill_avx2(struct hrt_kern_isa *t)
 {
+	for (uint32_t h = 0; h < 1u << 16; h++)
+		f16_tab[h] = _cvtsh_ss((unsigned short)h);
 	t->swiglu = swiglu;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;
