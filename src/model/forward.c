@@ -300,9 +300,10 @@ static void att_worker(void *ctx, int ith, int nth)
 	uint16_t *a16 = c->h16 + (size_t)ith * (c->n_ctx + 2 * (size_t)hd);
 	void *qc = a16 + c->n_ctx; /* 2 hd bytes: f16 or Q8_0 query */
 	float *vt = c->vtmp + (size_t)ith * hd;
-	long b0, b1;
-	hrt_split((long)j->b->n * hp->n_head, ith, nth, &b0, &b1);
-	for (long w = b0; w < b1; w++) {
+	/* (token, head) pairs dealt round-robin: a token's cost grows with its
+	 * position, so contiguous ranges gave the last thread most of a
+	 * causal prompt's work */
+	for (long w = ith; w < (long)j->b->n * hp->n_head; w += nth) {
 		int t = (int)(w / hp->n_head);
 		uint32_t h = (uint32_t)(w % hp->n_head), kh = h / gq;
 		const struct hrt_kv *kv = j->b->kv[t];
