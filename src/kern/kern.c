@@ -28,6 +28,22 @@ static void swiglu_ref(float *h, const float *g, int64_t n)
 		h[i] = h[i] / (1.0f + expf(-h[i])) * g[i];
 }
 
+static void softmax_ref(float *x, int64_t n)
+{
+	float mx = -INFINITY;
+	for (int64_t i = 0; i < n; i++)
+		if (x[i] > mx)
+			mx = x[i];
+	double sum = 0;
+	for (int64_t i = 0; i < n; i++) {
+		x[i] = expf(x[i] - mx);
+		sum += x[i];
+	}
+	float inv = (float)(1.0 / sum);
+	for (int64_t i = 0; i < n; i++)
+		x[i] *= inv;
+}
+
 static void fill_ref(struct hrt_kern_isa *t, const char *name)
 {
 	memset(t, 0, sizeof(*t));
@@ -40,6 +56,7 @@ static void fill_ref(struct hrt_kern_isa *t, const char *name)
 		t->quantize[i] = tt->from_float;
 	}
 	t->swiglu = swiglu_ref;
+	t->softmax = softmax_ref;
 }
 
 static int env_int(const char *name, int dflt)

@@ -59,6 +59,8 @@ struct hrt_kern_isa {
 	uint32_t tile_blk_bytes[HRT_TYPE_COUNT];
 	/* SwiGLU: h[i] = silu(h[i]) * g[i] = h[i] / (1 + e^-h[i]) * g[i] */
 	void (*swiglu)(float *h, const float *g, int64_t n);
+	/* softmax in place over n >= 1 values (max subtracted first) */
+	void (*softmax)(float *x, int64_t n);
 };
 
 /* The table in use. Never NULL. Thread-safe after the first call.

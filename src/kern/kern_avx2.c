@@ -961,6 +961,45 @@ static void swiglu(float *h, const float *g, int64_t n)
 		h[i] = h[i] / (1.0f + expf(-h[i])) * g[i];
 }
 
+/* softmax: vector max, libmvec exp, sums in 8 float lanes */
+static void softmax(float *x, int64_t n)
+{
+	float mx = -INFINITY;
+	int64_t i = 0;
+	if (n >= 8) {
+		__m256 vm = _mm256_loadu_ps(x);
+		for (i = 8; i + 8 <= n; i += 8)
+			vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
+		float t[8];
+		_mm256_storeu_ps(t, vm);
+		for (int k = 0; k < 8; k++)
+			mx = t[k] > mx ? t[k] : mx;
+	}
+	for (; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	const __m256 vmx = _mm256_set1_ps(mx);
+	__m256 vs = _mm256_setzero_ps();
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m256 e = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
+		_mm256_storeu_ps(x + i, e);
+		vs = _mm256_add_ps(vs, e);
+	}
+	float t[8], sum = 0;
+	_mm256_storeu_ps(t, vs);
+	for (int k = 0; k < 8; k++)
+		sum += t[k];
+	for (; i < n; i++) {
+		x[i] = expf(x[i] - mx);
+		sum += x[i];
+	}
+	const float inv = 1.0f / sum;
+	const __m256 vi = _mm256_set1_ps(inv);
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vi));
+	for (; i < n; i++)
+		x[i] *= inv;
+}
+
 /* ------------------------------------------------------------------ table */
 
 void hrt_kern_fill_avx2(struct hrt_kern_isa *t)
@@ -968,6 +1007,7 @@ void hrt_kern_fill_avx2(struct hrt_kern_isa *t)
 	for (uint32_t h = 0; h < 1u << 16; h++)
 		f16_tab[h] = _cvtsh_ss((unsigned short)h);
 	t->swiglu = swiglu;
+	t->softmax = softmax;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;
 	t->quantize[HRT_Q8_K] = quantize_q8_k;

@@ -1017,11 +1017,51 @@ static void swiglu(float *h, const float *g, int64_t n)
 		h[i] = h[i] / (1.0f + expf(-h[i])) * g[i];
 }
 
+/* softmax: vector max, libmvec exp, sums in 16 float lanes */
+static void softmax(float *x, int64_t n)
+{
+	float mx = -INFINITY;
+	int64_t i = 0;
+	if (n >= 16) {
+		__m512 vm = _mm512_loadu_ps(x);
+		for (i = 16; i + 16 <= n; i += 16)
+			vm = _mm512_max_ps(vm, _mm512_loadu_ps(x + i));
+		float t[16];
+		_mm512_storeu_ps(t, vm);
+		for (int k = 0; k < 16; k++)
+			mx = t[k] > mx ? t[k] : mx;
+	}
+	for (; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	const __m512 vmx = _mm512_set1_ps(mx);
+	__m512 vs = _mm512_setzero_ps();
+	for (i = 0; i + 16 <= n; i += 16) {
+		__m512 e = _ZGVeN16v_expf(_mm512_sub_ps(_mm512_loadu_ps(x + i), vmx));
+		_mm512_storeu_ps(x + i, e);
+		vs = _mm512_add_ps(vs, e);
+	}
+	float t[16], sum = 0;
+	_mm512_storeu_ps(t, vs);
+	for (int k = 0; k < 16; k++)
+		sum += t[k];
+	for (; i < n; i++) {
+		x[i] = expf(x[i] - mx);
+		sum += x[i];
+	}
+	const float inv = 1.0f / sum;
+	const __m512 vi = _mm512_set1_ps(inv);
+	for (i = 0; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), vi));
+	for (; i < n; i++)
+		x[i] *= inv;
+}
+
 /* ------------------------------------------------------------------ table */
 
 void hrt_kern_fill_avx512(struct hrt_kern_isa *t)
 {
 	t->swiglu = swiglu;
+	t->softmax = softmax;
 	t->quantize[HRT_F16] = quantize_f16;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;

@@ -310,24 +310,12 @@ static void att_worker(void *ctx, int ith, int nth)
 		int32_t np = j->b->pos[t] + 1;
 		hrt_vec_dot_fn kdot = K->vec_dot[kv->type];
 		K->quantize[kv->type](c->q + (size_t)t * qd + (size_t)h * hd, qc, hd);
-		float mx = -INFINITY;
 		for (int32_t p = 0; p < np; p++) {
 			float s;
 			kdot(hd, &s, kv_k(kv, j->layer, p) + (size_t)kh * kv->head, qc);
-			s *= j->scale;
-			sc[p] = s;
-			if (s > mx)
-				mx = s;
+			sc[p] = s * j->scale;
 		}
-		double sum = 0;
-		for (int32_t p = 0; p < np; p++) {
-			float e = expf(sc[p] - mx);
-			sc[p] = e;
-			sum += e;
-		}
-		float inv = (float)(1.0 / sum);
-		for (int32_t p = 0; p < np; p++)
-			sc[p] *= inv;
+		K->softmax(sc, np);
 		float *out = c->att + (size_t)t * qd + (size_t)h * hd;
 		if (kv->type == HRT_F16) {
 			to16(sc, a16, np);

@@ -798,6 +798,51 @@ static void test_swiglu(void)
 	each_isa(swiglu_one);
 }
 
+/*
+ * softmax of every table against double precision: lengths around the
+ * vector widths, scores spread over +-50 (so that some terms underflow),
+ * sums to 1, nothing written past n.
+ */
+static void softmax_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	static const int64_t lens[] = { 1, 7, 8, 9, 15, 16, 17, 100, 1000 };
+	uint64_t seed = 5;
+	for (size_t li = 0; li < HRT_ARRAY_LEN(lens); li++) {
+		int64_t n = lens[li];
+		float *x = xmalloc((size_t)(n + 1) * sizeof(float));
+		double *want = xmalloc((size_t)n * sizeof(double));
+		double mx = -INFINITY, sum = 0;
+		for (int64_t i = 0; i < n; i++) {
+			x[i] = (rng_unif(&seed) - 0.5f) * (i % 5 == 0 ? 100.0f : 4.0f);
+			mx = x[i] > mx ? x[i] : mx;
+		}
+		for (int64_t i = 0; i < n; i++)
+			sum += want[i] = exp(x[i] - mx);
+		x[n] = 12345.0f;
+		k->softmax(x, n);
+		double worst = 0, got_sum = 0;
+		for (int64_t i = 0; i < n; i++) {
+			double w = want[i] / sum, err = fabs(x[i] - w) / (w + 1e-7);
+			worst = err > worst ? err : worst;
+			got_sum += x[i];
+		}
+		CHECKF(worst < 1e-5, "%s softmax n=%lld: worst relative error %g", cur_isa,
+		       (long long)n, worst);
+		CHECKF(fabs(got_sum - 1.0) < 1e-5, "%s softmax n=%lld sums to %.9f", cur_isa,
+		       (long long)n, got_sum);
+		CHECKF(x[n] == 12345.0f, "%s softmax n=%lld wrote past the end", cur_isa,
+		       (long long)n);
+		hrt_free_aligned(x);
+		hrt_free_aligned(want);
+	}
+}
+
+static void test_softmax(void)
+{
+	each_isa(softmax_one);
+}
+
 int main(void)
 {
 	RUN(test_tables);
@@ -809,5 +854,6 @@ int main(void)
 	RUN(test_matmul_pre);
 	RUN(test_pool_first_job);
 	RUN(test_swiglu);
+	RUN(test_softmax);
 	return t_done();
 }
