@@ -2,8 +2,8 @@
  * kern/kern_avx2 — AVX2 + FMA + F16C kernels: activation quantizers and the
  * dot products of every computable weight type (decode). Any x86-64 with
  * AVX2 runs them; the AVX-512 table supersedes this one where available.
- * Prompt processing: a gemm over panels of 8 tokens for Q4_0, Q5_0, Q8_0
- * and the k-quants (Q4_1 and Q5_1 run vec_dot over blocks of rows).
+ * Prompt processing: a gemm over panels of 8 tokens for the 32-element
+ * formats and the k-quants.
  *
  * Integer sums are exact: vpmaddubsw (unsigned x signed byte pairs into
  * saturating int16) is only given codes small enough never to saturate
@@ -601,6 +601,34 @@ static void panel_q8_k(const float *x, size_t xs, int nt, int64_t n, void *dst)
 	}
 }
 
+/* Q8_1 (for Q4_1, Q5_1): the Q8_0 panel with s = d * sum of the codes (as
+ * the row quantizer rounds it, through fp16) in place of the sums */
+static void panel_q8_1(const float *x, size_t xs, int nt, int64_t n, void *dst)
+{
+	uint8_t *p = dst;
+	int64_t nb = n / HRT_QK;
+	for (int64_t b = 0; b < nb; b++) {
+		uint8_t *pb = p + b * PB_Q8_0;
+		for (int t = 0; t < PN; t++) {
+			int8_t qs[32];
+			float fd = 0, fs = 0;
+			if (t < nt) {
+				uint16_t d;
+				float df;
+				int sum = q8_0_block(x + (size_t)t * xs + 32 * b, &d, &df, qs);
+				fd = f16(d);
+				fs = f16(_cvtss_sh((float)sum * df, _MM_FROUND_TO_NEAREST_INT));
+			} else {
+				memset(qs, 0, sizeof qs);
+			}
+			for (int j = 0; j < 8; j++)
+				memcpy(pb + 32 * j + 4 * t, qs + 4 * j, 4);
+			memcpy(pb + PB_D + 4 * t, &fd, 4);
+			memcpy(pb + PB_S + 4 * t, &fs, 4);
+		}
+	}
+}
+
 #ifndef WR
 #define WR 16   /* rows unpacked at once */
 #endif
@@ -619,12 +647,13 @@ struct wpack {
 	uint8_t u[WR][KC];
 	int8_t sg[WR][KC];
 	float ds[WR][KC / 32];
+	float lm[WR][KC / 32]; /* Q4_1, Q5_1: m */
 	float dm[WR][KC / 256];
 	int32_t sc[WR][KC / 256][16];
 	int32_t mp[WR][KC / 256][8];
 };
 
-enum fmt { F_Q4_0, F_Q5_0, F_Q8_0, F_Q2_K, F_Q3_K, F_Q4_K, F_Q5_K, F_Q6_K };
+enum fmt { F_Q4_0, F_Q5_0, F_Q8_0, F_Q4_1, F_Q5_1, F_Q2_K, F_Q3_K, F_Q4_K, F_Q5_K, F_Q6_K };
 
 ALWAYS_INLINE bool is_k(enum fmt t)
 {
@@ -745,6 +774,16 @@ ALWAYS_INLINE void unpack_leg(enum fmt t, const void *row, int64_t b0, int nb,
 			const struct hrt_blk_q5_0 *a = (const struct hrt_blk_q5_0 *)row + b0 + b;
 			u = q5_bits(nibbles_32(a->qs), a->qh);
 			d = a->d;
+		} else if (t == F_Q4_1) {
+			const struct hrt_blk_q4_1 *a = (const struct hrt_blk_q4_1 *)row + b0 + b;
+			u = nibbles_32(a->qs);
+			d = a->d;
+			wp->lm[r][b] = f16(a->m);
+		} else if (t == F_Q5_1) {
+			const struct hrt_blk_q5_1 *a = (const struct hrt_blk_q5_1 *)row + b0 + b;
+			u = q5_bits(nibbles_32(a->qs), a->qh);
+			d = a->d;
+			wp->lm[r][b] = f16(a->m);
 		} else {
 			const struct hrt_blk_q8_0 *a = (const struct hrt_blk_q8_0 *)row + b0 + b;
 			__m256i w = ld(a->qs);
@@ -788,7 +827,7 @@ ALWAYS_INLINE void micro_leg(enum fmt t, const struct wpack *wp, int r0, int nb,
 				} else {
 					__m256i p = _mm256_maddubs_epi16(bcast4(wp->u[r0 + r] + o), A);
 					s16[r] = j == 0 ? p : _mm256_add_epi16(s16[r], p);
-					if (t == F_Q5_0 && j == 3) {
+					if ((t == F_Q5_0 || t == F_Q5_1) && j == 3) {
 						acc[r] = _mm256_madd_epi16(s16[r], ones);
 						s16[r] = _mm256_setzero_si256();
 					}
@@ -796,8 +835,9 @@ ALWAYS_INLINE void micro_leg(enum fmt t, const struct wpack *wp, int r0, int nb,
 			}
 		}
 		__m256 D = _mm256_load_ps((const float *)(pan + PB_D));
+		const bool off = t == F_Q4_0 || t == F_Q5_0, min = t == F_Q4_1 || t == F_Q5_1;
 		__m256i so = _mm256_setzero_si256();
-		if (t != F_Q8_0)
+		if (off)
 			so = _mm256_slli_epi32(_mm256_load_si256((const __m256i *)(pan + PB_S)),
 					       t == F_Q4_0 ? 3 : 4);
 		_Pragma("GCC unroll 8")
@@ -808,6 +848,9 @@ ALWAYS_INLINE void micro_leg(enum fmt t, const struct wpack *wp, int r0, int nb,
 			f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r]),
 					       _mm256_mul_ps(D, _mm256_set1_ps(wp->ds[r0 + r][b])),
 					       f[r]);
+			if (min) /* m * s: the panel's s = d * sum of the codes */
+				f[r] = _mm256_fmadd_ps(_mm256_load_ps((const float *)(pan + PB_S)),
+						       _mm256_set1_ps(wp->lm[r0 + r][b]), f[r]);
 		}
 	}
 }
@@ -897,6 +940,7 @@ ALWAYS_INLINE void gemm_any(enum fmt t, int64_t n, int nr, int nt, const uint8_t
 				memset(wp->u[r], 0, (size_t)nb * (size_t)blk);
 				memset(wp->sg[r], 0, (size_t)nb * (size_t)blk);
 				memset(wp->ds[r], 0, sizeof wp->ds[r]);
+				memset(wp->lm[r], 0, sizeof wp->lm[r]);
 				memset(wp->dm[r], 0, sizeof wp->dm[r]);
 				memset(wp->sc[r], 0, sizeof wp->sc[r]);
 				memset(wp->mp[r], 0, sizeof wp->mp[r]);
@@ -936,6 +980,8 @@ ALWAYS_INLINE void gemm_any(enum fmt t, int64_t n, int nr, int nt, const uint8_t
 GEMM(q4_0, F_Q4_0)
 GEMM(q5_0, F_Q5_0)
 GEMM(q8_0, F_Q8_0)
+GEMM(q4_1, F_Q4_1)
+GEMM(q5_1, F_Q5_1)
 GEMM(q2_k, F_Q2_K)
 GEMM(q3_k, F_Q3_K)
 GEMM(q4_k, F_Q4_K)
@@ -1037,6 +1083,10 @@ void hrt_kern_fill_avx2(struct hrt_kern_isa *t)
 	t->panel_n = PN;
 	t->panel[HRT_Q8_0] = panel_q8_0;
 	t->panel_blk_bytes[HRT_Q8_0] = PB_Q8_0;
+	t->gemm[HRT_Q4_1] = gemm_q4_1;
+	t->gemm[HRT_Q5_1] = gemm_q5_1;
+	t->panel[HRT_Q8_1] = panel_q8_1;
+	t->panel_blk_bytes[HRT_Q8_1] = PB_Q8_0;
 	t->panel[HRT_Q8_K] = panel_q8_k;
 	t->panel_blk_bytes[HRT_Q8_K] = PB_Q8_K;
 }
