@@ -76,10 +76,6 @@ int cli_policy_check_docs(const char *path, const char *label,
 int cli_policy_admit(void *ctx, const struct hrt_name *name, const char *weights_path,
 		     const struct hrt_digest *weights, const struct hrt_store_doc *docs,
 		     size_t n_docs, struct hrt_err *err);
-/* store records as prov records (origin "store:sha256:<hex>"); rs is
- * initialized here, free with hrt_prov_records_free */
-int cli_records_from_docs(const struct hrt_store_doc *docs, size_t n,
-			  struct hrt_prov_records *rs, struct hrt_err *err);
 
 /* What a genealogy command (verify, policy check, sign, show) works on: a
  * file, or a store model — its weights blob, the records its manifest

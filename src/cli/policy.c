@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
+#include "http/models.h"
 #include "prov/prov.h"
 #include "store/store.h"
 
@@ -32,25 +33,6 @@ int cli_policy_get(const struct hrt_policy **out, struct hrt_err *err)
 		loaded = true;
 	}
 	*out = pol;
-	return HRT_OK;
-}
-
-int cli_records_from_docs(const struct hrt_store_doc *docs, size_t n,
-			  struct hrt_prov_records *rs, struct hrt_err *err)
-{
-	memset(rs, 0, sizeof *rs);
-	for (size_t i = 0; i < n; i++) {
-		struct hrt_digest d;
-		char origin[80];
-		hrt_digest_of(docs[i].bytes, docs[i].len, &d);
-		snprintf(origin, sizeof origin, "store:sha256:%s", d.hex);
-		bool oms = !strcmp(docs[i].media_type, HRT_MT_SIGSTORE_BUNDLE);
-		int rc = hrt_prov_records_add(rs, docs[i].bytes, docs[i].len, oms, origin, err);
-		if (rc) {
-			hrt_prov_records_free(rs);
-			return rc;
-		}
-	}
 	return HRT_OK;
 }
 
@@ -105,7 +87,7 @@ int cli_policy_check_docs(const char *path, const char *label,
 	if (rc || !pol)
 		return rc;
 	struct hrt_prov_records rs;
-	if ((rc = cli_records_from_docs(docs ? docs->v : NULL, docs ? docs->n : 0, &rs, err)))
+	if ((rc = hrt_models_store_records(docs ? docs->v : NULL, docs ? docs->n : 0, &rs, err)))
 		return rc;
 	rc = enforce(pol, path, label, &rs, weights, err);
 	hrt_prov_records_free(&rs);
@@ -122,7 +104,7 @@ int cli_policy_admit(void *ctx, const struct hrt_name *name, const char *weights
 	if (rc || !pol)
 		return rc;
 	struct hrt_prov_records rs;
-	if ((rc = cli_records_from_docs(docs, n_docs, &rs, err)))
+	if ((rc = hrt_models_store_records(docs, n_docs, &rs, err)))
 		return rc;
 	char shown[600];
 	hrt_name_str(name, shown, sizeof shown);
@@ -181,7 +163,7 @@ int cli_prov_target_open(const char *model, struct cli_prov_target *t, struct hr
 		snprintf(t->file, sizeof t->file, "%s", m->weights_file);
 		t->path = hrt_strdup(m->weights_path);
 		hrt_store_model_free(m);
-		rc = t->path ? cli_records_from_docs(docs.v, docs.n, &t->records, err)
+		rc = t->path ? hrt_models_store_records(docs.v, docs.n, &t->records, err)
 			     : HRT_ERR(err, HRT_ENOMEM, "no memory");
 		hrt_store_docs_free(&docs);
 		if (!rc)

@@ -74,6 +74,13 @@ struct hrt_models;
 struct hrt_loaded;
 struct hrt_policy;
 struct hrt_prov_records;
+struct hrt_store_doc;
+
+/* A store model's provenance layers as prov records, each with origin
+ * "store:sha256:<hex>" (rs is initialized here; free it with
+ * hrt_prov_records_free). Shared by the server and the CLI. */
+int hrt_models_store_records(const struct hrt_store_doc *docs, size_t n,
+			     struct hrt_prov_records *rs, struct hrt_err *err);
 
 int hrt_models_new(struct hrt_models **out, const struct hrt_models_opts *o,
 		   struct hrt_err *err);

@@ -33,9 +33,8 @@
 
 /* ---------------- resolver and listing ---------------- */
 
-/* the store's record layers as prov records (origin "store:sha256:<hex>") */
-static int docs_records(const struct hrt_store_doc *docs, size_t n, struct hrt_prov_records *rs,
-			struct hrt_err *err)
+int hrt_models_store_records(const struct hrt_store_doc *docs, size_t n,
+			     struct hrt_prov_records *rs, struct hrt_err *err)
 {
 	memset(rs, 0, sizeof *rs);
 	for (size_t i = 0; i < n; i++) {
@@ -110,7 +109,7 @@ int hrt_store_api_resolve(void *ctx, const char *name, struct hrt_models_resolve
 		if (!(out->records = calloc(1, sizeof *out->records)))
 			oom = true;
 		else if ((rc = hrt_store_docs_read(st, name, &docs, NULL, err)) == HRT_OK) {
-			rc = docs_records(docs.v, docs.n, out->records, err);
+			rc = hrt_models_store_records(docs.v, docs.n, out->records, err);
 			hrt_store_docs_free(&docs);
 		}
 	}
@@ -236,7 +235,7 @@ static int admit(void *ctx, const struct hrt_name *name, const char *weights_pat
 	struct hrt_prov_records rs;
 	uint8_t sha[32];
 	size_t n = 0;
-	int rc = docs_records(docs, n_docs, &rs, err);
+	int rc = hrt_models_store_records(docs, n_docs, &rs, err);
 	if (rc)
 		return rc;
 	if (sodium_hex2bin(sha, sizeof sha, weights->hex, 64, NULL, &n, NULL) || n != 32) {
