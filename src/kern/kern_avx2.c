@@ -546,7 +546,10 @@ static void vec_dot_q2_k(int64_t n, float *s, const void *x, const void *y)
 #define PB_D 256
 #define PB_S 288
 
-static void panel_q8_0(const float *x, size_t xs, int nt, int64_t n, void *dst)
+/* q81: Q8_1 (for Q4_1, Q5_1), s = d x the code sum (rounded through fp16
+ * as the row quantizer does) as a float in place of the integer sums */
+ALWAYS_INLINE void panel_leg(const float *x, size_t xs, int nt, int64_t n, void *dst,
+			     bool q81)
 {
 	uint8_t *p = dst;
 	int64_t nb = n / HRT_QK;
@@ -554,22 +557,37 @@ static void panel_q8_0(const float *x, size_t xs, int nt, int64_t n, void *dst)
 		uint8_t *pb = p + b * PB_Q8_0;
 		for (int t = 0; t < PN; t++) {
 			int8_t qs[32];
-			float fd = 0;
+			float fd = 0, fs = 0;
 			int32_t sum = 0;
 			if (t < nt) {
 				uint16_t d;
 				float df;
 				sum = q8_0_block(x + (size_t)t * xs + 32 * b, &d, &df, qs);
 				fd = f16(d);
+				if (q81)
+					fs = f16(_cvtss_sh((float)sum * df, _MM_FROUND_TO_NEAREST_INT));
 			} else {
 				memset(qs, 0, sizeof qs);
 			}
 			for (int j = 0; j < 8; j++)
 				memcpy(pb + 32 * j + 4 * t, qs + 4 * j, 4);
 			memcpy(pb + PB_D + 4 * t, &fd, 4);
-			memcpy(pb + PB_S + 4 * t, &sum, 4);
+			if (q81)
+				memcpy(pb + PB_S + 4 * t, &fs, 4);
+			else
+				memcpy(pb + PB_S + 4 * t, &sum, 4);
 		}
 	}
+}
+
+static void panel_q8_0(const float *x, size_t xs, int nt, int64_t n, void *dst)
+{
+	panel_leg(x, xs, nt, n, dst, false);
+}
+
+static void panel_q8_1(const float *x, size_t xs, int nt, int64_t n, void *dst)
+{
+	panel_leg(x, xs, nt, n, dst, true);
 }
 
 /*
@@ -597,34 +615,6 @@ static void panel_q8_k(const float *x, size_t xs, int nt, int64_t n, void *dst)
 			memcpy(pb + PK_D + 4 * t, &q.d, 4);
 			for (int i = 0; i < 8; i++)
 				memcpy(pb + PK_B + 32 * i + 4 * t, q.bsums + 2 * i, 4);
-		}
-	}
-}
-
-/* Q8_1 (for Q4_1, Q5_1): the Q8_0 panel with s = d * sum of the codes (as
- * the row quantizer rounds it, through fp16) in place of the sums */
-static void panel_q8_1(const float *x, size_t xs, int nt, int64_t n, void *dst)
-{
-	uint8_t *p = dst;
-	int64_t nb = n / HRT_QK;
-	for (int64_t b = 0; b < nb; b++) {
-		uint8_t *pb = p + b * PB_Q8_0;
-		for (int t = 0; t < PN; t++) {
-			int8_t qs[32];
-			float fd = 0, fs = 0;
-			if (t < nt) {
-				uint16_t d;
-				float df;
-				int sum = q8_0_block(x + (size_t)t * xs + 32 * b, &d, &df, qs);
-				fd = f16(d);
-				fs = f16(_cvtss_sh((float)sum * df, _MM_FROUND_TO_NEAREST_INT));
-			} else {
-				memset(qs, 0, sizeof qs);
-			}
-			for (int j = 0; j < 8; j++)
-				memcpy(pb + 32 * j + 4 * t, qs + 4 * j, 4);
-			memcpy(pb + PB_D + 4 * t, &fd, 4);
-			memcpy(pb + PB_S + 4 * t, &fs, 4);
 		}
 	}
 }
