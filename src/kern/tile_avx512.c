@@ -116,6 +116,25 @@ static void tile_quantize_q8_1(const float *x, void *y, int64_t n)
 	tile_q8(x, y, n, true);
 }
 
+/* a tile's accumulators: cleared, and summed into out[token][row] */
+ALWAYS_INLINE void tile_zero(const int T, __m512 f[TR][TT])
+{
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < TR; r++)
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < T; j++)
+			f[r][j] = _mm512_setzero_ps();
+}
+
+ALWAYS_INLINE void tile_out(const int T, __m512 f[TR][TT], float out[TT][TR])
+{
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < TR; r++)
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < T; j++)
+			out[j][r] = _mm512_reduce_add_ps(f[r][j]);
+}
+
 /* ------------------------------------------------------- legacy formats */
 
 enum lg { LG_Q4_0, LG_Q5_0, LG_Q8_0, LG_Q4_1, LG_Q5_1 };
@@ -237,21 +256,13 @@ ALWAYS_INLINE void lg_tile(const enum lg t, const int T, int64_t nb, const uint8
 			   const uint8_t *const *a, float out[TT][TR], size_t pf)
 {
 	__m512 f[TR][TT];
-	_Pragma("GCC unroll 8")
-	for (int r = 0; r < TR; r++)
-		_Pragma("GCC unroll 8")
-		for (int j = 0; j < T; j++)
-			f[r][j] = _mm512_setzero_ps();
+	tile_zero(T, f);
 	int64_t b = 0;
 	for (; b + 2 <= nb; b += 2)
 		lg_step(t, T, w, a, b, false, f, pf);
 	if (b < nb)
 		lg_step(t, T, w, a, b, true, f, pf);
-	_Pragma("GCC unroll 8")
-	for (int r = 0; r < TR; r++)
-		_Pragma("GCC unroll 8")
-		for (int j = 0; j < T; j++)
-			out[j][r] = _mm512_reduce_add_ps(f[r][j]);
+	tile_out(T, f, out);
 }
 
 /* ------------------------------------------------------------- k-quants */
@@ -401,18 +412,10 @@ ALWAYS_INLINE void kq_tile(const enum kq t, const int T, int64_t ns, const uint8
 			   const uint8_t *const *a, float out[TT][TR], size_t pf)
 {
 	__m512 f[TR][TT];
-	_Pragma("GCC unroll 8")
-	for (int r = 0; r < TR; r++)
-		_Pragma("GCC unroll 8")
-		for (int j = 0; j < T; j++)
-			f[r][j] = _mm512_setzero_ps();
+	tile_zero(T, f);
 	for (int64_t s = 0; s < ns; s++)
 		kq_step(t, T, w, a, s, f, pf);
-	_Pragma("GCC unroll 8")
-	for (int r = 0; r < TR; r++)
-		_Pragma("GCC unroll 8")
-		for (int j = 0; j < T; j++)
-			out[j][r] = _mm512_reduce_add_ps(f[r][j]);
+	tile_out(T, f, out);
 }
 
 /* ------------------------------------------------------------- drivers */
