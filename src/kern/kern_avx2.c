@@ -353,29 +353,38 @@ ALWAYS_INLINE __m256i pair16(__m256i lowdup, int j)
 	return _mm256_blend_epi32(a, b, 0xf0);
 }
 
+/* the 256 codes of a Q4_K (qh NULL) or Q5_K super-block in element
+ * order, 32 per vector */
+ALWAYS_INLINE void q45k_codes(const uint8_t *qs, const uint8_t *qh, __m256i u[8])
+{
+	const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+	__m256i h = qh ? ld(qh) : _mm256_setzero_si256();
+	for (int c = 0; c < 4; c++) {
+		__m256i q = ld(qs + 32 * c);
+		u[2 * c] = _mm256_and_si256(q, m4);
+		u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+		if (qh) {
+			u[2 * c] = _mm256_add_epi8(u[2 * c], _mm256_slli_epi16(
+				_mm256_and_si256(_mm256_srli_epi16(h, 2 * c), one), 4));
+			u[2 * c + 1] = _mm256_add_epi8(u[2 * c + 1], _mm256_slli_epi16(
+				_mm256_and_si256(_mm256_srli_epi16(h, 2 * c + 1), one), 4));
+		}
+	}
+}
+
 ALWAYS_INLINE void q45k_dot(const uint8_t *qs, const uint8_t *qh, const uint8_t *scales,
 			    const uint16_t *dd, const struct hrt_blk_q8_k *b, __m256 *acc,
 			    __m256 *accm)
 {
-	const __m256i m4 = _mm256_set1_epi8(15);
 	__m256i sm = k4_scales16(scales);
 	__m256i sc = _mm256_permute2x128_si256(sm, sm, 0x00); /* scales both halves */
 	__m256i mn = _mm256_permute2x128_si256(sm, sm, 0x11); /* mins both halves */
-	__m256i h = qh ? ld(qh) : _mm256_setzero_si256();
+	__m256i u[8];
+	q45k_codes(qs, qh, u);
 	__m256i tot = _mm256_setzero_si256();
 	for (int c = 0; c < 4; c++) {
-		__m256i q = ld(qs + 32 * c);
-		__m256i lo = _mm256_and_si256(q, m4);
-		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-		if (qh) {
-			const __m256i one = _mm256_set1_epi8(1);
-			lo = _mm256_add_epi8(lo, _mm256_slli_epi16(
-				_mm256_and_si256(_mm256_srli_epi16(h, 2 * c), one), 4));
-			hi = _mm256_add_epi8(hi, _mm256_slli_epi16(
-				_mm256_and_si256(_mm256_srli_epi16(h, 2 * c + 1), one), 4));
-		}
-		__m256i plo = _mm256_maddubs_epi16(lo, ld(b->qs + 64 * c));
-		__m256i phi = _mm256_maddubs_epi16(hi, ld(b->qs + 64 * c + 32));
+		__m256i plo = _mm256_maddubs_epi16(u[2 * c], ld(b->qs + 64 * c));
+		__m256i phi = _mm256_maddubs_epi16(u[2 * c + 1], ld(b->qs + 64 * c + 32));
 		tot = _mm256_add_epi32(tot, _mm256_madd_epi16(plo, bcast16(sc, 2 * c)));
 		tot = _mm256_add_epi32(tot, _mm256_madd_epi16(phi, bcast16(sc, 2 * c + 1)));
 	}
@@ -688,20 +697,10 @@ ALWAYS_INLINE void unpack_k(enum fmt t, const void *row, int64_t s0, int ns,
 		if (t == F_Q4_K || t == F_Q5_K) {
 			const struct hrt_blk_q4_k *a4 = (const struct hrt_blk_q4_k *)row + s0 + s;
 			const struct hrt_blk_q5_k *a5 = (const struct hrt_blk_q5_k *)row + s0 + s;
-			const uint8_t *qs = t == F_Q4_K ? a4->qs : a5->qs;
-			const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
-			__m256i h = t == F_Q5_K ? ld(a5->qh) : _mm256_setzero_si256();
-			for (int c = 0; c < 4; c++) {
-				__m256i q = ld(qs + 32 * c);
-				u[2 * c] = _mm256_and_si256(q, m4);
-				u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-				if (t == F_Q5_K) {
-					u[2 * c] = _mm256_add_epi8(u[2 * c], _mm256_slli_epi16(
-						_mm256_and_si256(_mm256_srli_epi16(h, 2 * c), one), 4));
-					u[2 * c + 1] = _mm256_add_epi8(u[2 * c + 1], _mm256_slli_epi16(
-						_mm256_and_si256(_mm256_srli_epi16(h, 2 * c + 1), one), 4));
-				}
-			}
+			if (t == F_Q4_K)
+				q45k_codes(a4->qs, NULL, u);
+			else
+				q45k_codes(a5->qs, a5->qh, u);
 			int16_t v[16];
 			_mm256_storeu_si256((__m256i *)v, k4_scales16(t == F_Q4_K ? a4->scales : a5->scales));
 			for (int g = 0; g < 8; g++) {
