@@ -6,7 +6,11 @@
  *   pp: evaluate a prompt of p random tokens in one go (batches of up to
  *       512, llama-bench's default micro-batch) from an empty cache;
  *   tg: generate n tokens one at a time, also from an empty cache, each
- *       step computing the logits of its token.
+ *       step computing the logits of its token;
+ *   with --seqs K, also tg of K sequences at once: each step one token of
+ *       each (its own KV cache, its own logits) in one batch, as the
+ *       server's continuous batching runs K streams; aggregate tokens/s
+ *       and its ratio to tg, in the same process.
  * One warm-up run of each, then r repetitions; prints the median tokens/s
  * and the standard deviation, peak RSS (getrusage) against model file +
  * KV cache, and with --bound the decode limit set by memory bandwidth:
@@ -31,7 +35,7 @@
 
 struct bench_args {
 	const char *model;
-	int p, n, reps, threads;
+	int p, n, reps, threads, seqs;
 	bool json, bound, no_warmup;
 	double bw_gbs; /* given bandwidth, 0: measure when --bound */
 };
@@ -116,6 +120,39 @@ static int run_pp(struct hrt_session *s, const int32_t *toks, int p,
 	return rc;
 }
 
+/* k sequences decoding together: per step one token of each, its own
+ * cache and logits row, one batch (as sched/ builds them) */
+static int run_tg_seqs(struct hrt_llm *l, struct hrt_kv *const *kv, int k,
+		       const int32_t *toks, int ntoks, int n, float *logits,
+		       double *tps, struct hrt_err *err)
+{
+	int32_t *tok = malloc((size_t)k * sizeof(*tok)), *pos = malloc((size_t)k * sizeof(*pos));
+	bool *want = malloc((size_t)k * sizeof(*want));
+	int rc = HRT_OK;
+	if (!tok || !pos || !want) {
+		rc = HRT_ERR(err, HRT_ENOMEM, "no memory");
+		goto out;
+	}
+	uint64_t t0 = hrt_now_ns();
+	for (int i = 0; i < n && !rc; i++) {
+		for (int j = 0; j < k; j++) {
+			tok[j] = toks[((size_t)i + (size_t)j * 7) % (size_t)ntoks];
+			pos[j] = i;
+			want[j] = true;
+		}
+		struct hrt_batch b = { k, tok, pos, kv, want };
+		hrt_llm_lock(l);
+		rc = hrt_forward(hrt_llm_compute(l), &b, logits, err);
+		hrt_llm_unlock(l);
+	}
+	*tps = (double)k * n / ((double)(hrt_now_ns() - t0) / 1e9);
+out:
+	free(tok);
+	free(pos);
+	free(want);
+	return rc;
+}
+
 static int run_tg(struct hrt_session *s, const int32_t *toks, int n,
 		  double *tps, struct hrt_err *err)
 {
@@ -153,11 +190,13 @@ static const char *type_name(const struct hrt_model *m, char *buf, size_t cap)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hearth bench MODEL [-p 512] [-n 128] [-t THREADS] [-r 5] [--json]\n"
-		   "                    [--bound] [--bw GB/S] [--no-warmup]\n"
+	fprintf(f, "usage: hearth bench MODEL [-p 512] [-n 128] [-t THREADS] [-r 5] [--seqs K]\n"
+		   "                    [--json] [--bound] [--bw GB/S] [--no-warmup]\n"
 		   "  -p N       prompt tokens evaluated in one go (pp), 0 to skip\n"
 		   "  -n N       tokens generated one at a time (tg), 0 to skip\n"
 		   "  -r N       repetitions (median reported)\n"
+		   "  --seqs K   also decode K sequences at once, one batch per step\n"
+		   "             (aggregate tokens/s, and its ratio to tg)\n"
 		   "  --bound    also print the decode limit set by memory bandwidth\n"
 		   "  --bw X     read bandwidth in GB/s for --bound instead of measuring\n");
 }
@@ -171,7 +210,7 @@ static int parse(int argc, char **argv, struct bench_args *a)
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int *ip = !strcmp(s, "-p") ? &a->p : !strcmp(s, "-n") ? &a->n :
-			  !strcmp(s, "-r") ? &a->reps :
+			  !strcmp(s, "-r") ? &a->reps : !strcmp(s, "--seqs") ? &a->seqs :
 			  !strcmp(s, "-t") || !strcmp(s, "--threads") ? &a->threads : NULL;
 		if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
 			usage(stdout);
@@ -211,6 +250,10 @@ static int parse(int argc, char **argv, struct bench_args *a)
 		return cli_fail("-r must be at least 1") + 1;
 	if (a->p + a->n == 0)
 		return cli_fail("nothing to measure: -p and -n are both 0") + 1;
+	if (a->seqs > 512)
+		return cli_fail("--seqs takes at most 512 sequences") + 1;
+	if (a->seqs && !a->n)
+		return cli_fail("--seqs needs tokens to generate (-n)") + 1;
 	return 0;
 }
 
@@ -229,7 +272,10 @@ int cmd_bench(int argc, char **argv)
 	int ret = 1;
 	uint32_t n_ctx = (uint32_t)(a.p + a.n);
 	struct hrt_llm_opts lo = { .n_threads = a.threads, .n_ctx = n_ctx,
-				   .n_batch = HRT_MAX(1, HRT_MIN(a.p, 512)) };
+				   .n_batch = HRT_MAX(HRT_MAX(1, a.seqs), HRT_MIN(a.p, 512)) };
+	struct hrt_kv **kvs = NULL;
+	float *lgk = NULL;
+	double *tgk = NULL, *rk = NULL;
 	if (cli_resolve_model(a.model, false, &path, &err) ||
 	    hrt_llm_open(&l, path, &lo, &err) ||
 	    hrt_session_new(&s, l, n_ctx, &err)) {
@@ -242,7 +288,18 @@ int cmd_bench(int argc, char **argv)
 	toks = malloc((size_t)nmax * sizeof(*toks));
 	pp = calloc((size_t)a.reps, sizeof(double));
 	tg = calloc((size_t)a.reps, sizeof(double));
-	if (!toks || !pp || !tg) {
+	tgk = calloc((size_t)a.reps, sizeof(double));
+	rk = calloc((size_t)a.reps, sizeof(double));
+	if (a.seqs) {
+		kvs = calloc((size_t)a.seqs, sizeof(*kvs));
+		lgk = malloc((size_t)a.seqs * hp->n_vocab * sizeof(float));
+		for (int k = 0; kvs && k < a.seqs; k++)
+			if (hrt_kv_new_typed(&kvs[k], m, n_ctx, hrt_llm_kv_type(l), &err)) {
+				cli_fail_err(&err);
+				goto out_free;
+			}
+	}
+	if (!toks || !pp || !tg || !tgk || !rk || (a.seqs && (!kvs || !lgk))) {
 		cli_fail("no memory");
 		goto out_free;
 	}
@@ -269,15 +326,27 @@ int cmd_bench(int argc, char **argv)
 			cli_fail_err(&err);
 			goto out_free;
 		}
+	/* tg and tg of K sequences alternate: both see the same minutes of
+	 * a shared machine */
+	if (a.seqs && !a.no_warmup &&
+	    run_tg_seqs(l, kvs, a.seqs, toks, nmax, 1, lgk, &tmp, &err)) {
+		cli_fail_err(&err);
+		goto out_free;
+	}
 	for (int r = 0; r < a.reps; r++)
-		if (a.n && run_tg(s, toks, a.n, &tg[r], &err)) {
+		if ((a.n && run_tg(s, toks, a.n, &tg[r], &err)) ||
+		    (a.seqs && run_tg_seqs(l, kvs, a.seqs, toks, nmax, a.n, lgk, &tgk[r], &err))) {
 			cli_fail_err(&err);
 			goto out_free;
 		}
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	uint64_t peak_rss = (uint64_t)ru.ru_maxrss * 1024;
+	/* the ratio of each alternating pair, before stats_of sorts them */
+	for (int r = 0; a.seqs && r < a.reps; r++)
+		rk[r] = tg[r] > 0 ? tgk[r] / tg[r] : 0;
 	struct stats sp = stats_of(pp, a.reps), st = stats_of(tg, a.reps);
+	struct stats sk = stats_of(tgk, a.reps), sr = stats_of(rk, a.reps);
 
 	/* sizes: file, KV cache (an unused cache of the same size: calloc'd
 	 * and freed untouched, so it does not count in the RSS) */
@@ -329,6 +398,12 @@ int cmd_bench(int argc, char **argv)
 			cJSON_AddNumberToObject(o, "tg_tok_s", st.median);
 			cJSON_AddNumberToObject(o, "tg_stddev", st.sd);
 		}
+		if (a.seqs) {
+			cJSON_AddNumberToObject(o, "seqs", a.seqs);
+			cJSON_AddNumberToObject(o, "tg_seqs_tok_s", sk.median);
+			cJSON_AddNumberToObject(o, "tg_seqs_stddev", sk.sd);
+			cJSON_AddNumberToObject(o, "tg_seqs_ratio", sr.median);
+		}
 		cJSON_AddNumberToObject(o, "peak_rss", (double)peak_rss);
 		cJSON_AddNumberToObject(o, "file_bytes", (double)file_bytes);
 		cJSON_AddNumberToObject(o, "kv_bytes", (double)kv_bytes);
@@ -362,11 +437,19 @@ int cmd_bench(int argc, char **argv)
 			snprintf(ts, sizeof ts, "%.2f ± %.2f", st.median, st.sd);
 			printf("| %-24s | %12s | %8s | %7d | %8s | %20s |\n", desc, size, np, threads, test, ts);
 		}
+		if (a.seqs) {
+			snprintf(test, sizeof test, "tg%dx%d", a.n, a.seqs);
+			snprintf(ts, sizeof ts, "%.2f ± %.2f", sk.median, sk.sd);
+			printf("| %-24s | %12s | %8s | %7d | %8s | %20s |\n", desc, size, np, threads, test, ts);
+		}
 		printf("\nkernels %s\n", hrt_kern()->name);
 		printf("peak RSS %.1f MiB = %.3f x (model file %.1f MiB + KV cache %.1f MiB)\n",
 		       (double)peak_rss / 1048576.0,
 		       (double)peak_rss / (double)HRT_MAX(1, file_bytes + kv_bytes),
 		       (double)file_bytes / 1048576.0, (double)kv_bytes / 1048576.0);
+		if (a.seqs)
+			printf("%d sequences at once: %.2f x the tokens/s of one (median of %d pairs)\n",
+			       a.seqs, sr.median, a.reps);
 		if (a.bound)
 			printf("decode bound %.2f tok/s (%.1f MiB read per token at %.2f GB/s); tg = %.0f%% of it\n",
 			       bound, ((double)per_tok + kv_per_tok) / 1048576.0, bw,
@@ -377,6 +460,12 @@ out_free:
 	free(toks);
 	free(pp);
 	free(tg);
+	free(tgk);
+	free(rk);
+	for (int k = 0; kvs && k < a.seqs; k++)
+		hrt_kv_free(kvs[k]);
+	free(kvs);
+	free(lgk);
 	hrt_session_free(s);
 	hrt_llm_close(l);
 	free(path);

@@ -103,6 +103,18 @@ if HEARTH_ISA=ref "$H" bench "$T/q-Q4_K_M.gguf" -p 4 -n 1 -r 1 -t 1 --json >"$T/
 	pass bench_kernels_forced
 else fail bench_kernels_forced "$(cat "$T/e" "$T/o" | head -3)"; fi
 
+# several sequences decoding at once (the server's batching, no HTTP)
+if "$H" bench "$T/q-Q4_K_M.gguf" -p 0 -n 3 -r 2 --seqs 3 --json >"$T/o" 2>"$T/e" &&
+	grep -q '"seqs":3' "$T/o" && grep -q '"tg_seqs_tok_s":' "$T/o" &&
+	grep -q '"tg_seqs_ratio":' "$T/o" && grep -q '"tg_tok_s":' "$T/o" &&
+	"$H" bench "$T/q-Q8_0.gguf" -p 0 -n 2 -r 1 --seqs 9 >"$T/o" 2>"$T/e" &&
+	grep -q "tg2x9" "$T/o" && grep -q "9 sequences at once" "$T/o"; then
+	pass bench_seqs
+else fail bench_seqs "$(cat "$T/e" "$T/o" | head -5)"; fi
+if "$H" bench "$T/q-Q8_0.gguf" -p 4 -n 0 --seqs 2 >"$T/o" 2>"$T/e"; then fail bench_seqs_needs_n "status 0"
+elif ! grep -q "seqs needs" "$T/e"; then fail bench_seqs_needs_n "$(cat "$T/e")"
+else pass bench_seqs_needs_n; fi
+
 if "$H" bench "$T/q-Q8_0.gguf" -p 8 -n 2 -r 1 --bw 10 >"$T/o" 2>"$T/e" &&
 	grep -q "pp8" "$T/o" && grep -q "tg2" "$T/o" && grep -q "decode bound" "$T/o"; then
 	pass bench_table
