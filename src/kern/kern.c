@@ -342,6 +342,10 @@ size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
 	return j.stride;
 }
 
+#ifndef MM_TASKS_PER_THREAD
+#define MM_TASKS_PER_THREAD 4
+#endif
+
 struct mm_job {
 	const struct hrt_wt *W;
 	const uint8_t *act;
@@ -429,7 +433,7 @@ void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
 			: mode == MODE_PANEL || (n > 1 && !k->panel[at]) ? k->gemm[W->type]
 									: NULL;
 	struct mm_job j = { W, act, astride, n, Y, k->vec_dot[W->type], g, mode };
-	hrt_pool_run(pool, mm_worker, &j);
+	hrt_pool_run_n(pool, mm_worker, &j, hrt_pool_size(pool) * MM_TASKS_PER_THREAD);
 }
 
 void hrt_matmul(struct hrt_pool *pool, const struct hrt_wt *W, const float *X,
