@@ -27,6 +27,21 @@ ALWAYS_INLINE float f16(uint16_t h)
 	return _cvtsh_ss(h);
 }
 
+/* acc += dpbusd(a, 4 signed bytes at p broadcast to every lane), with the
+ * broadcast folded into the instruction ({1to16}): GCC emits a separate
+ * vpbroadcastd for the intrinsic, twice the instructions of the inner loop */
+ALWAYS_INLINE __m512i dpbusd_b(__m512i acc, __m512i a, const void *p)
+{
+	__asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(a), "m"(*(const int32_t *)p));
+	return acc;
+}
+
+ALWAYS_INLINE __m512i dpwssd_b(__m512i acc, __m512i a, const void *p)
+{
+	__asm__("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(a), "m"(*(const int32_t *)p));
+	return acc;
+}
+
 ALWAYS_INLINE float hsum256(__m256 v)
 {
 	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

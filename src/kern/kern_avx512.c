@@ -769,21 +769,6 @@ static void zero_rows(struct wpack *wp, int r0, int r1)
 
 /* ------------------------------------------------------------ microkernels */
 
-/* acc += dpbusd(a, 4 signed bytes at p broadcast to every lane), with the
- * broadcast folded into the instruction ({1to16}): GCC emits a separate
- * vpbroadcastd for the intrinsic, twice the instructions of the inner loop */
-ALWAYS_INLINE __m512i dpbusd_b(__m512i acc, __m512i a, const void *p)
-{
-	__asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(a), "m"(*(const int32_t *)p));
-	return acc;
-}
-
-ALWAYS_INLINE __m512i dpwssd_b(__m512i acc, __m512i a, const void *p)
-{
-	__asm__("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(a), "m"(*(const int32_t *)p));
-	return acc;
-}
-
 /* Software prefetch of the next tile's weights, spread over the compute of
  * the current one: the unpack reads its rows from memory, and without this
  * the microkernels ran with the memory idle and the unpack stalled on it. */

@@ -473,9 +473,11 @@ static void test_gemm(void)
 static void tile_one(void)
 {
 	const struct hrt_kern_isa *k = hrt_kern();
-	static const int nrs[] = { 1, 3, 4, 5, 17 };
-	static const int nts[] = { 1, 2, 3, 4, 5, 9 };
-	enum { MR = 17, MT = 9 };
+	/* 16 and 33: the AVX-512 row-lane kernels (16 rows, up to 8 tokens a
+	 * pass, the rows past a multiple of 16 on the tiles) */
+	static const int nrs[] = { 1, 3, 4, 5, 16, 17, 33 };
+	static const int nts[] = { 1, 2, 3, 4, 5, 8, 9, 10 };
+	enum { MR = 33, MT = 10 };
 	for (size_t i = 0; i < HRT_ARRAY_LEN(w_types); i++) {
 		uint32_t wt = w_types[i];
 		uint32_t at = hrt_kern_act_type(wt);
