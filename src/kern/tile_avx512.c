@@ -442,28 +442,29 @@ ALWAYS_INLINE void kq_tile(const enum kq t, const int T, int64_t ns, const uint8
  * 16 rows are prefetched at the same columns (without it, 16 rows read at
  * once from 4 KiB pages of the page cache made decoding 8 sequences slower
  * than the tiles; with it, 1.5x faster).
- * Used from RL_MIN_T tokens: at 1 and 2 they measured the same as the
- * tiles (a 2-thread decode of a Q4_0 1B model, 1 and 2 sequences), at 8
- * 1.9x faster per core (bench/kern_bench -H, ffn_up, one thread).
+ * Used from a few tokens on (see RLTILES below).
  */
 #define RL 16         /* rows per call, one per lane */
 #define RT 8          /* tokens per pass */
-#ifndef RL_MIN_T
-#define RL_MIN_T 3    /* fewer tokens: the tiles */
-#endif
 
 /* dwords 0..3 of the 16 bytes at p + r * ws of 16 rows r, transposed:
  * o[g] lane r = dword g of row r */
 ALWAYS_INLINE void rl_t4(const uint8_t *p, size_t ws, __m512i o[4])
 {
 	__m512i z[4]; /* z[x] lane L = row 4L + x */
+	/* rows x + 4L at q + {0, w4, 2 w4, w12}: base + index * scale
+	 * addressing. The empty asm hides p and ws from the loop optimizer,
+	 * which otherwise made 16 row pointers into induction variables and
+	 * kept them on the stack. */
+	__asm__("" : "+r"(p), "+r"(ws));
+	const size_t w4 = 4 * ws, w12 = 12 * ws;
 	_Pragma("GCC unroll 4")
 	for (int x = 0; x < 4; x++) {
 		const uint8_t *q = p + (size_t)x * ws;
 		__m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)q));
-		v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 4 * ws)), 1);
-		v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 8 * ws)), 2);
-		z[x] = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 12 * ws)), 3);
+		v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + w4)), 1);
+		v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + 2 * w4)), 2);
+		z[x] = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q + w12)), 3);
 	}
 	__m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
 	__m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
@@ -551,6 +552,219 @@ ALWAYS_INLINE void rl_tile(const enum lg t, const int T, int64_t nb, const uint8
 		_mm512_store_ps(out[j], f[j]);
 }
 
+/* k-quants (Q4_K, Q6_K) in row lanes over plain Q8_K activation rows: per
+ * super-block of 16 rows the codes are transposed like the legacy ones,
+ * the group scales become per-row int32 lanes (vpmulld of each group's dot
+ * products, the Q6_K offset of 32 and the Q4_K mins through vpdpwssd of the
+ * activations' group sums), d and dmin come from one gather */
+
+/* 4 x 4 dword transpose of 16 rows held in registers (v[r]: 16 bytes of
+ * row r): o[g] lane r = dword g of row r */
+ALWAYS_INLINE void rl_t4r(const __m128i v[RL], __m512i o[4])
+{
+	__m512i z[4];
+	_Pragma("GCC unroll 4")
+	for (int x = 0; x < 4; x++) {
+		__m512i u = _mm512_castsi128_si512(v[x]);
+		u = _mm512_inserti32x4(u, v[4 + x], 1);
+		u = _mm512_inserti32x4(u, v[8 + x], 2);
+		z[x] = _mm512_inserti32x4(u, v[12 + x], 3);
+	}
+	__m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+	__m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+	o[0] = _mm512_unpacklo_epi64(t0, t2);
+	o[1] = _mm512_unpackhi_epi64(t0, t2);
+	o[2] = _mm512_unpacklo_epi64(t1, t3);
+	o[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+/* byte i (0..3) of each dword lane, zero-extended / sign-extended */
+ALWAYS_INLINE __m512i byte_u32(__m512i v, int i)
+{
+	return _mm512_and_si512(_mm512_srli_epi32(v, 8 * i), _mm512_set1_epi32(0xff));
+}
+
+ALWAYS_INLINE __m512i byte_s32(__m512i v, int i)
+{
+	return _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * i), 24);
+}
+
+/* tot[j] += sc * (dot of the 4 code vectors W with token j's 16
+ * activations at a[j] + ao) */
+ALWAYS_INLINE void rlk_group4(const int T, const __m512i W[4], __m512i sc, const uint8_t *const *a,
+			      size_t ao, __m512i tot[RT])
+{
+	_Pragma("GCC unroll 8")
+	for (int j = 0; j < T; j++) {
+		__m512i acc = _mm512_setzero_si512();
+		_Pragma("GCC unroll 4")
+		for (int q = 0; q < 4; q++)
+			acc = dpbusd_b(acc, W[q], a[j] + ao + 4 * q);
+		tot[j] = _mm512_add_epi32(tot[j], _mm512_mullo_epi32(acc, sc));
+	}
+}
+
+ALWAYS_INLINE void rlk_q4_k(const int T, const uint8_t *p, size_t ws, const uint8_t *const *a,
+			    size_t ao, __m512 f[RT])
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	/* scales and mins: o[0] bytes = scales 0-3, o[1] 4-7, o[2] mins 0-3, o[3] 4-7 */
+	__m128i sv[RL];
+	_Pragma("GCC unroll 16")
+	for (int r = 0; r < RL; r++)
+		sv[r] = k4_scale_bytes(p + (size_t)r * ws + 4);
+	__m512i so[4];
+	rl_t4r(sv, so);
+	__m512i tot[RT];
+	_Pragma("GCC unroll 8")
+	for (int j = 0; j < T; j++)
+		tot[j] = _mm512_setzero_si512();
+	/* chunk c: qs[32c..32c+31], low nibbles group 2c, high 2c + 1 */
+	for (int c = 0; c < 4; c++) {
+		_Pragma("GCC unroll 2")
+		for (int k = 0; k < 2; k++) {
+			__m512i o[4], W[4];
+			rl_t4(p + 16 + 32 * c + 16 * k, ws, o);
+			_Pragma("GCC unroll 4")
+			for (int q = 0; q < 4; q++)
+				W[q] = _mm512_and_si512(o[q], m4);
+			rlk_group4(T, W, byte_u32(so[(2 * c) / 4], (2 * c) % 4), a,
+				   ao + 4 + 64 * c + 16 * k, tot);
+			_Pragma("GCC unroll 4")
+			for (int q = 0; q < 4; q++)
+				W[q] = _mm512_and_si512(_mm512_srli_epi16(o[q], 4), m4);
+			rlk_group4(T, W, byte_u32(so[(2 * c + 1) / 4], (2 * c + 1) % 4), a,
+				   ao + 4 + 64 * c + 32 + 16 * k, tot);
+		}
+	}
+	/* mins: pairs (m_g, m_g) against the activations' bsums 2g, 2g + 1 */
+	__m512i mp[8];
+	_Pragma("GCC unroll 8")
+	for (int g = 0; g < 8; g++) {
+		__m512i m = byte_u32(so[2 + g / 4], g % 4);
+		mp[g] = _mm512_or_si512(m, _mm512_slli_epi32(m, 16));
+	}
+	const __m512i dd = _mm512_i32gather_epi32(
+		_mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+				   _mm512_set1_epi32((int)ws)), (const void *)p, 1);
+	const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd));
+	const __m512 dm = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16)));
+	_Pragma("GCC unroll 8")
+	for (int j = 0; j < T; j++) {
+		__m512i mn = _mm512_setzero_si512();
+		_Pragma("GCC unroll 8")
+		for (int g = 0; g < 8; g++)
+			mn = dpwssd_b(mn, mp[g], a[j] + ao + 4 + 256 + 4 * g);
+		__m512 x = _mm512_fmsub_ps(_mm512_cvtepi32_ps(tot[j]), d,
+					   _mm512_mul_ps(_mm512_cvtepi32_ps(mn), dm));
+		f[j] = _mm512_fmadd_ps(x, _mm512_set1_ps(load_f32(a[j] + ao)), f[j]);
+	}
+}
+
+ALWAYS_INLINE void rlk_q6_k(const int T, const uint8_t *p, size_t ws, const uint8_t *const *a,
+			    size_t ao, __m512 f[RT])
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	/* the 16 scales (signed bytes) at 192: so[q] bytes = scales 4q..4q+3 */
+	__m512i so[4];
+	rl_t4(p + 192, ws, so);
+	__m512i tot[RT];
+	_Pragma("GCC unroll 8")
+	for (int j = 0; j < T; j++)
+		tot[j] = _mm512_setzero_si512();
+	/* half h, 16 positions l = 16k..16k+15: ql[64h + l] (low nibble:
+	 * element 128h + l, high: + 64), ql[64h + 32 + l] (elements + 32,
+	 * + 96), qh[32h + l] (bit pairs 0-3 for + 0, + 32, + 64, + 96) */
+	for (int h = 0; h < 2; h++) {
+		_Pragma("GCC unroll 2")
+		for (int k = 0; k < 2; k++) {
+			/* A (with H) first, then B: fewer live vectors */
+			__m512i A[4], H[4], W[4];
+			rl_t4(p + 64 * h + 16 * k, ws, A);
+			rl_t4(p + 128 + 32 * h + 16 * k, ws, H);
+			/* (x & m4) | y: ternary logic 0xEA = (a & b) | c */
+#define LOWOR(x, y) _mm512_ternarylogic_epi32((x), m4, (y), 0xEA)
+			_Pragma("GCC unroll 4")
+			for (int q = 0; q < 4; q++)
+				W[q] = LOWOR(A[q], _mm512_slli_epi16(_mm512_and_si512(H[q], _mm512_set1_epi8(3)), 4));
+			int g = 8 * h + k; /* group of elements 128h + 16k .. */
+			rlk_group4(T, W, byte_s32(so[g / 4], g % 4), a, ao + 4 + 16 * g, tot);
+			_Pragma("GCC unroll 4")
+			for (int q = 0; q < 4; q++)
+				W[q] = LOWOR(_mm512_srli_epi16(A[q], 4),
+					     _mm512_and_si512(H[q], _mm512_set1_epi8(0x30)));
+			g = 8 * h + 4 + k;
+			rlk_group4(T, W, byte_s32(so[g / 4], g % 4), a, ao + 4 + 16 * g, tot);
+			__m512i *B = A;
+			rl_t4(p + 64 * h + 32 + 16 * k, ws, B);
+			_Pragma("GCC unroll 4")
+			for (int q = 0; q < 4; q++)
+				W[q] = LOWOR(B[q], _mm512_slli_epi16(_mm512_and_si512(H[q], _mm512_set1_epi8(12)), 2));
+			g = 8 * h + 2 + k;
+			rlk_group4(T, W, byte_s32(so[g / 4], g % 4), a, ao + 4 + 16 * g, tot);
+			_Pragma("GCC unroll 4")
+			for (int q = 0; q < 4; q++)
+				W[q] = LOWOR(_mm512_srli_epi16(B[q], 4),
+					     _mm512_srli_epi16(_mm512_and_si512(H[q], _mm512_set1_epi8((char)0xc0)), 2));
+			g = 8 * h + 6 + k;
+			rlk_group4(T, W, byte_s32(so[g / 4], g % 4), a, ao + 4 + 16 * g, tot);
+#undef LOWOR
+		}
+	}
+	/* codes are value + 32: minus 32 * sum_g scale_g * bsum_g, with the
+	 * scales as int16 pairs (groups 2i, 2i + 1) times -32 */
+	__m512i sp[8];
+	_Pragma("GCC unroll 8")
+	for (int i = 0; i < 8; i++) {
+		__m512i v = _mm512_srli_epi32(so[i / 2], 16 * (i % 2));
+		__m512i lo = _mm512_srai_epi16(_mm512_slli_epi16(v, 8), 8);
+		__m512i hi = _mm512_srai_epi16(v, 8);
+		__m512i pr = _mm512_mask_blend_epi16(0xaaaaaaaau, lo, _mm512_slli_epi32(hi, 16));
+		sp[i] = _mm512_mullo_epi16(pr, _mm512_set1_epi16(-32));
+	}
+	/* d: the last two bytes of the 4 at 206 (never past the block) */
+	const __m512i dd = _mm512_i32gather_epi32(
+		_mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+				   _mm512_set1_epi32((int)ws)), (const void *)(p + 206), 1);
+	const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16)));
+	_Pragma("GCC unroll 8")
+	for (int j = 0; j < T; j++) {
+		__m512i t = tot[j];
+		_Pragma("GCC unroll 8")
+		for (int i = 0; i < 8; i++)
+			t = dpwssd_b(t, sp[i], a[j] + ao + 4 + 256 + 4 * i);
+		f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t),
+				       _mm512_mul_ps(d, _mm512_set1_ps(load_f32(a[j] + ao))), f[j]);
+	}
+}
+
+/* 16 rows x T tokens over ns super-blocks of Q4_K or Q6_K */
+ALWAYS_INLINE void rlk_tile(const enum kq t, const int T, int64_t ns, const uint8_t *w, size_t ws,
+			    const uint8_t *const *a, float out[RT][RL], bool pf)
+{
+	const size_t bs = kq_bs(t);
+	__m512 f[RT];
+	_Pragma("GCC unroll 8")
+	for (int j = 0; j < T; j++)
+		f[j] = _mm512_setzero_ps();
+	for (int64_t s = 0; s < ns; s++) {
+		const uint8_t *p = w + (size_t)s * bs;
+		/* the next 16 rows, same super-block */
+		if (pf)
+			for (int r = 0; r < RL; r++)
+				for (size_t o = 0; o < bs; o += 64)
+					_mm_prefetch((const char *)p + o + (size_t)(RL + r) * ws, _MM_HINT_T0);
+		const size_t ao = (size_t)s * sizeof(struct hrt_blk_q8_k);
+		if (t == KQ_Q4_K)
+			rlk_q4_k(T, p, ws, a, ao, f);
+		else
+			rlk_q6_k(T, p, ws, a, ao, f);
+	}
+	_Pragma("GCC unroll 8")
+	for (int j = 0; j < T; j++)
+		_mm512_store_ps(out[j], f[j]);
+}
+
 /* ------------------------------------------------------------- drivers */
 
 /*
@@ -609,12 +823,12 @@ TILES(tile_q2_k, kq, KQ_Q2_K, HRT_QK_K)
 
 /* row lanes: nr rows in groups of RL, tokens RT at a time; the last
  * nr % RL rows go to the tiles (TILE_FN) */
-#define RLTILES(NAME, TYPE, TILE_FN)                                                     \
+#define RLTILES(NAME, KERN, TYPE, BLK, MIN_T, TILE_FN)                                                     \
 	static void NAME(int64_t n, int nr, int nt, const void *w, size_t ws,            \
 			 const void *act, size_t as, float *y, size_t ldy)               \
 	{                                                                                \
-		const int64_t nb = n / HRT_QK;                                           \
-		const int nr16 = nt < RL_MIN_T ? 0 : nr / RL * RL;                       \
+		const int64_t nb = n / (BLK);                                                   \
+		const int nr16 = nt < (MIN_T) ? 0 : nr / RL * RL;                        \
 		for (int r0 = 0; r0 < nr16; r0 += RL) {                                  \
 			const uint8_t *wr = (const uint8_t *)w + (size_t)r0 * ws;        \
 			for (int t0 = 0; t0 < nt; t0 += RT) {                            \
@@ -625,14 +839,14 @@ TILES(tile_q2_k, kq, KQ_Q2_K, HRT_QK_K)
 						(size_t)(t0 + (j < tn ? j : tn - 1)) * as; \
 				float out[RT][RL] __attribute__((aligned(64)));          \
 				switch (tn) {                                            \
-				case 1: rl_tile(TYPE, 1, nb, wr, ws, ar, out, t0 == 0); break;    \
-				case 2: rl_tile(TYPE, 2, nb, wr, ws, ar, out, t0 == 0); break;    \
-				case 3: rl_tile(TYPE, 3, nb, wr, ws, ar, out, t0 == 0); break;    \
-				case 4: rl_tile(TYPE, 4, nb, wr, ws, ar, out, t0 == 0); break;    \
-				case 5: rl_tile(TYPE, 5, nb, wr, ws, ar, out, t0 == 0); break;    \
-				case 6: rl_tile(TYPE, 6, nb, wr, ws, ar, out, t0 == 0); break;    \
-				case 7: rl_tile(TYPE, 7, nb, wr, ws, ar, out, t0 == 0); break;    \
-				default: rl_tile(TYPE, 8, nb, wr, ws, ar, out, t0 == 0); break;   \
+				case 1: KERN(TYPE, 1, nb, wr, ws, ar, out, t0 == 0); break;       \
+				case 2: KERN(TYPE, 2, nb, wr, ws, ar, out, t0 == 0); break;       \
+				case 3: KERN(TYPE, 3, nb, wr, ws, ar, out, t0 == 0); break;       \
+				case 4: KERN(TYPE, 4, nb, wr, ws, ar, out, t0 == 0); break;       \
+				case 5: KERN(TYPE, 5, nb, wr, ws, ar, out, t0 == 0); break;       \
+				case 6: KERN(TYPE, 6, nb, wr, ws, ar, out, t0 == 0); break;       \
+				case 7: KERN(TYPE, 7, nb, wr, ws, ar, out, t0 == 0); break;       \
+				default: KERN(TYPE, 8, nb, wr, ws, ar, out, t0 == 0); break;      \
 				}                                                        \
 				for (int j = 0; j < tn; j++)                             \
 					memcpy(y + (size_t)(t0 + j) * ldy + r0, out[j],  \
@@ -646,8 +860,16 @@ TILES(tile_q2_k, kq, KQ_Q2_K, HRT_QK_K)
 
 _Static_assert(RT == 8, "the switch in RLTILES");
 
-RLTILES(rl_q4_0, LG_Q4_0, tile_q4_0)
-RLTILES(rl_q8_0, LG_Q8_0, tile_q8_0)
+/* from how many tokens on (fewer: the tiles), bench/kern_bench -H -t 1,
+ * ffn_up, ms, tiles vs row lanes: Q4_0 n=2 0.42 vs 0.38, n=8 1.49 vs 0.79;
+ * Q4_K n=3 0.57 vs 0.52, n=8 1.45 vs 0.88; Q6_K n=3 0.55 vs 0.64, n=8 1.33
+ * vs 1.06 (its unpacking, three transposes per 16 codes of a row, costs
+ * what 5 tokens do). In a 2-thread decode of Q4_0 1B with 1 and 2
+ * sequences they measured the same: the tiles keep n < 3. */
+RLTILES(rl_q4_0, rl_tile, LG_Q4_0, HRT_QK, 3, tile_q4_0)
+RLTILES(rl_q8_0, rl_tile, LG_Q8_0, HRT_QK, 3, tile_q8_0)
+RLTILES(rl_q4_k, rlk_tile, KQ_Q4_K, HRT_QK_K, 3, tile_q4_k)
+RLTILES(rl_q6_k, rlk_tile, KQ_Q6_K, HRT_QK_K, 6, tile_q6_k)
 
 /* ------------------------------------------------------------------ table */
 
@@ -673,9 +895,9 @@ void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 	t->tile[HRT_Q5_1] = tile_q5_1;
 	t->tile[HRT_Q2_K] = tile_q2_k;
 	t->tile[HRT_Q3_K] = tile_q3_k;
-	t->tile[HRT_Q4_K] = tile_q4_k;
+	t->tile[HRT_Q4_K] = rl_q4_k;
 	t->tile[HRT_Q5_K] = tile_q5_k;
-	t->tile[HRT_Q6_K] = tile_q6_k;
+	t->tile[HRT_Q6_K] = rl_q6_k;
 
 	t->tile_quantize[HRT_Q8_0] = tile_quantize_q8_0;
 	t->tile_blk_bytes[HRT_Q8_0] = TS_BLK;
