@@ -447,6 +447,14 @@ ALWAYS_INLINE void kq_tile(const enum kq t, const int T, int64_t ns, const uint8
 #define RL 16         /* rows per call, one per lane */
 #define RT 8          /* tokens per pass */
 
+/* acc += dpbusd(a, the 4 signed bytes at p in every lane), by intrinsics:
+ * dpbusd_b's memory operand made GCC store every vector array it might
+ * alias (the vector types may alias anything) before each product */
+ALWAYS_INLINE __m512i dpbusd_m(__m512i acc, __m512i a, const void *p)
+{
+	return _mm512_dpbusd_epi32(acc, a, _mm512_set1_epi32(load_i32(p)));
+}
+
 /* dwords 0..3 of the 16 bytes at p + r * ws of 16 rows r, transposed:
  * o[g] lane r = dword g of row r */
 ALWAYS_INLINE void rl_t4(const uint8_t *p, size_t ws, __m512i o[4])
@@ -528,21 +536,24 @@ ALWAYS_INLINE void rl_tile(const enum lg t, const int T, int64_t nb, const uint8
 		const size_t ao = (size_t)(B / 2) * TS + (size_t)(B & 1) * 32;
 		const size_t so = (size_t)(B / 2) * TS + 192 + (size_t)(B & 1) * 4;
 		const size_t dof = (size_t)(B / 2) * TS + 128 + (size_t)(B & 1) * 32;
-		__m512i acc[RT][2];
+		__m512i acc[RT], acc2[RT];
 		_Pragma("GCC unroll 8")
 		for (int j = 0; j < T; j++) {
-			acc[j][0] = _mm512_slli_epi32(_mm512_set1_epi32(load_i32(a[j] + so)), (unsigned)sh);
-			if (C == 2)
-				acc[j][1] = _mm512_setzero_si512();
+			acc[j] = _mm512_slli_epi32(_mm512_set1_epi32(load_i32(a[j] + so)), (unsigned)sh);
+			acc2[j] = _mm512_setzero_si512();
 		}
 		_Pragma("GCC unroll 8")
 		for (int g = 0; g < 8; g++)
 			_Pragma("GCC unroll 8")
-			for (int j = 0; j < T; j++)
-				acc[j][g % C] = dpbusd_b(acc[j][g % C], W[g], a[j] + ao + 4 * g);
+			for (int j = 0; j < T; j++) {
+				if (C == 2 && g % 2)
+					acc2[j] = dpbusd_m(acc2[j], W[g], a[j] + ao + 4 * g);
+				else
+					acc[j] = dpbusd_m(acc[j], W[g], a[j] + ao + 4 * g);
+			}
 		_Pragma("GCC unroll 8")
 		for (int j = 0; j < T; j++) {
-			__m512i v = C == 2 ? _mm512_add_epi32(acc[j][0], acc[j][1]) : acc[j][0];
+			__m512i v = C == 2 ? _mm512_add_epi32(acc[j], acc2[j]) : acc[j];
 			f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v),
 					       _mm512_mul_ps(dw, _mm512_set1_ps(load_f32(a[j] + dof))), f[j]);
 		}
