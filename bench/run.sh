@@ -66,8 +66,9 @@ else
 	echo "| type | size MiB | pp$P t/s | tg$N t/s | tg bound | tg/bound | peak RSS / (file+KV) |"
 	echo "| --- | --- | --- | --- | --- | --- | --- |"
 fi
-case " $SUITES " in *" engine "*) ;; *) TYPES="" ;; esac
-for ty in $TYPES; do
+ENGINE_TYPES=$TYPES
+case " $SUITES " in *" engine "*) ;; *) ENGINE_TYPES="" ;; esac
+for ty in $ENGINE_TYPES; do
 	m=$OUT/llama-3.2-1b-$vtag-$ty.gguf
 	if [ ! -f "$m" ]; then
 		echo "bench: making $m" >&2
@@ -107,7 +108,21 @@ case " $SUITES " in *" serve "*)
 	echo
 	echo "## serve: aggregate decode of 8 streams against 1 (bench/serve_bench.sh)"
 	HEARTH_BIN=$H SERVE_MODEL=$OUT/llama-3.2-1b-$vtag-Q4_0.gguf BENCH_THREADS=$TH \
-		bash bench/serve_bench.sh 2>&1 | sed 's/^/    /' ;;
+		bash bench/serve_bench.sh 2>&1 | sed 's/^/    /'
+	# the same batching without HTTP and clients: 8 sequences per step
+	# against 1, alternating (hearth bench --seqs 8)
+	echo
+	echo "## engine: 8 sequences decoding at once against 1 (hearth bench --seqs 8, tg$N)"
+	echo
+	echo "| type | 1 sequence tok/s | 8 sequences tok/s | ratio (median of $R pairs) |"
+	echo "| --- | --- | --- | --- |"
+	for ty in $TYPES; do
+		model=$OUT/llama-3.2-1b-$vtag-$ty.gguf
+		[ -f "$model" ] || "$H" mkmodel --shape llama-3.2-1b "${vflag[@]}" --type "$ty" --seed 1 -o "$model" >&2
+		j=$("$H" bench "$model" -p 0 -n "$N" -r "$R" -t "$TH" --seqs 8 --json)
+		printf '| %s | %.2f | %.2f | %.2f |\n' "$ty" "$(echo "$j" | field tg_tok_s)" \
+			"$(echo "$j" | field tg_seqs_tok_s)" "$(echo "$j" | field tg_seqs_ratio)"
+	done ;;
 esac
 case " $SUITES " in *" prov "*)
 	echo
