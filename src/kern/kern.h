@@ -61,6 +61,13 @@ struct hrt_kern_isa {
 	void (*swiglu)(float *h, const float *g, int64_t n);
 	/* softmax in place over n >= 1 values (max subtracted first) */
 	void (*softmax)(float *x, int64_t n);
+	/* optional, attention against an F16 cache, scores (q: queries, k:
+	 * key rows) and weighted values (q: probabilities, k: value channels
+	 * over positions): for i < nq (1..4), p < np: out[i * os + p] = sum
+	 * over d < hd of f16(q[i * qs + d]) * f16(k[p * ks + d]) (products
+	 * and sums in float). NULL: the caller uses vec_dot[HRT_F16]. */
+	void (*qk_f16)(int64_t hd, int64_t np, const uint16_t *k, size_t ks,
+		       const uint16_t *q, int nq, size_t qs, float *out, size_t os);
 };
 
 /* The table in use. Never NULL. Thread-safe after the first call.

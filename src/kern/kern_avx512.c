@@ -1002,6 +1002,76 @@ static void swiglu(float *h, const float *g, int64_t n)
 		h[i] = h[i] / (1.0f + expf(-h[i])) * g[i];
 }
 
+/* ------------------------------------------------------ attention scores */
+
+/* lane k of the result = the sum of the lanes of v[k] (16 vectors) */
+ALWAYS_INLINE __m512 hsum16(const __m512 v[16])
+{
+	__m512 t[8], u[4], w[2];
+	_Pragma("GCC unroll 8")
+	for (int m = 0; m < 8; m++) /* per 128-bit lane: v2m, v2m+1 interleaved */
+		t[m] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * m], v[2 * m + 1]),
+				     _mm512_unpackhi_ps(v[2 * m], v[2 * m + 1]));
+	_Pragma("GCC unroll 4")
+	for (int m = 0; m < 4; m++) { /* per 128-bit lane: v4m .. v4m+3 */
+		__m512d a = _mm512_castps_pd(t[2 * m]), b = _mm512_castps_pd(t[2 * m + 1]);
+		u[m] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+				     _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+	}
+	_Pragma("GCC unroll 2")
+	for (int m = 0; m < 2; m++)
+		w[m] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * m], u[2 * m + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+				     _mm512_shuffle_f32x4(u[2 * m], u[2 * m + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+	return _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], _MM_SHUFFLE(2, 0, 2, 0)),
+			     _mm512_shuffle_f32x4(w[0], w[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* 4 rows x up to 4 vectors per step: each row chunk is converted once for
+ * all vectors (the query heads sharing a KV head, or their probabilities
+ * against the rows of values), and the 16 dot products are summed across
+ * lanes together (hsum16) rather than one by one. The last chunk of a
+ * length that is not a multiple of 16 is read with a mask. */
+static void qk_f16(int64_t hd, int64_t np, const uint16_t *k, size_t ks, const uint16_t *q,
+		   int nq, size_t qs, float *out, size_t os)
+{
+	if (nq < 1 || nq > 4)
+		return;
+	const uint16_t *qr[4];
+	for (int i = 0; i < 4; i++)
+		qr[i] = q + (size_t)(i < nq ? i : nq - 1) * qs;
+	for (int64_t p0 = 0; p0 < np; p0 += 4) {
+		const uint16_t *kr[4];
+		for (int pp = 0; pp < 4; pp++)
+			kr[pp] = k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks;
+		__m512 acc[16]; /* [vector i][row pp] at 4i + pp */
+		_Pragma("GCC unroll 16")
+		for (int x = 0; x < 16; x++)
+			acc[x] = _mm512_setzero_ps();
+		for (int64_t d = 0; d < hd; d += 16) {
+			__mmask16 m = hd - d >= 16 ? (__mmask16)0xffff
+						   : (__mmask16)((1u << (hd - d)) - 1);
+			__m512 kv[4];
+			_Pragma("GCC unroll 4")
+			for (int pp = 0; pp < 4; pp++)
+				kv[pp] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, kr[pp] + d));
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < 4; i++) {
+				__m512 qv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, qr[i] + d));
+				_Pragma("GCC unroll 4")
+				for (int pp = 0; pp < 4; pp++)
+					acc[4 * i + pp] = _mm512_fmadd_ps(kv[pp], qv, acc[4 * i + pp]);
+			}
+		}
+		__m512 s = hsum16(acc);
+		int pn = np - p0 < 4 ? (int)(np - p0) : 4;
+		float tmp[16] __attribute__((aligned(64)));
+		_mm512_store_ps(tmp, s);
+		for (int i = 0; i < nq; i++)
+			for (int pp = 0; pp < pn; pp++)
+				out[(size_t)i * os + (size_t)(p0 + pp)] = tmp[4 * i + pp];
+	}
+}
+
 /* softmax: vector max, libmvec exp, sums in 16 float lanes */
 static void softmax(float *x, int64_t n)
 {
@@ -1047,6 +1117,7 @@ void hrt_kern_fill_avx512(struct hrt_kern_isa *t)
 {
 	t->swiglu = swiglu;
 	t->softmax = softmax;
+	t->qk_f16 = qk_f16;
 	t->quantize[HRT_F16] = quantize_f16;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;

@@ -142,13 +142,21 @@ struct hrt_compute {
 	float *out;    /* (n_batch, n_embd) block output */
 	float *hb;     /* (n_batch, n_ff) gate */
 	float *hb2;    /* (n_batch, n_ff) up */
-	float *scores; /* (nth, n_ctx) */
-	uint16_t *h16; /* (nth, n_ctx + 2 head_dim) u16 scratch: the
-			* probabilities in f16 and the converted query */
+	float *scores; /* (nth, heads per KV head, n_ctx) */
+	uint16_t *h16; /* (nth, att_h16_per_thread) u16 scratch: the
+			* probabilities in f16, one converted query (2
+			* head_dim), the f16 queries of a KV head's heads and
+			* their probabilities */
 	float *vtmp;   /* (nth, head_dim) a dequantized value row */
 	float *rope;   /* (n_batch, n_rot) cos/sin pairs */
 	void *act;     /* converted activations, largest need */
 };
+
+static size_t att_h16_per_thread(const struct hrt_hparams *hp, uint32_t n_ctx)
+{
+	size_t gq = hp->n_head / hp->n_head_kv;
+	return n_ctx + (2 + gq) * hp->head_dim + gq * n_ctx;
+}
 
 static size_t act_need(const struct hrt_model *m, int n)
 {
@@ -187,8 +195,8 @@ int hrt_compute_new(struct hrt_compute **out, const struct hrt_model *m,
 	size_t sizes[] = {
 		nb * hp->n_embd, nb * hp->n_embd, nb * qd, nb * kvd, nb * kvd,
 		nb * qd, nb * hp->n_embd, nb * hp->n_ff, nb * hp->n_ff,
-		(size_t)c->nth * n_ctx, nb * hp->n_rot,
-		((size_t)c->nth * (n_ctx + 2 * (size_t)hp->head_dim) + 1) / 2,
+		(size_t)c->nth * n_ctx * (hp->n_head / hp->n_head_kv), nb * hp->n_rot,
+		((size_t)c->nth * att_h16_per_thread(hp, n_ctx) + 1) / 2,
 		(size_t)c->nth * hp->head_dim,
 	};
 	float **ptrs[] = { &c->x, &c->xb, &c->q, &c->k, &c->v, &c->att,
@@ -282,10 +290,37 @@ struct att_job {
 	float scale;
 };
 
-/* One task per (token, head) pair range. Scores and (F16 cache) the
- * weighted sum of values are dot products through the kernel table: the
- * query is converted to the cache's dot format (F16, or Q8_0 for a Q8_0
- * cache) and the probabilities are rounded to F16, as the peer does. */
+/* softmax of one head's scores and the weighted sum of its values */
+static void att_values(const struct att_job *j, const struct hrt_kv *kv, uint32_t kh, int32_t np,
+		       float *sc, uint16_t *a16, float *vt, float *out)
+{
+	const struct hrt_kern_isa *K = hrt_kern();
+	uint32_t hd = j->c->m->hp.head_dim;
+	K->softmax(sc, np);
+	if (kv->type == HRT_F16) {
+		K->quantize[HRT_F16](sc, a16, np);
+		for (uint32_t d = 0; d < hd; d++)
+			K->vec_dot[HRT_F16](np, &out[d], kv_vt(kv, j->layer, (size_t)kh * hd + d), a16);
+		return;
+	}
+	memset(out, 0, hd * sizeof(float));
+	hrt_to_float_fn deq = hrt_type_get(kv->type)->to_float;
+	for (int32_t p = 0; p < np; p++) {
+		deq(kv_vrow(kv, j->layer, p) + (size_t)kh * kv->head, vt, hd);
+		float a = sc[p];
+		for (uint32_t d = 0; d < hd; d++)
+			out[d] += a * vt[d];
+	}
+}
+
+/* Scores and (F16 cache) the weighted sum of values are dot products
+ * through the kernel table: the query is converted to the cache's dot
+ * format (F16, or Q8_0 for a Q8_0 cache) and the probabilities are
+ * rounded to F16, as the peer does. Tasks are (token, KV head) pairs dealt
+ * round-robin (a token's cost grows with its position, so contiguous
+ * ranges gave the last thread most of a causal prompt's work); with an
+ * F16 cache and a table that has qk_f16, the query heads sharing a KV
+ * head get their scores in one pass over its keys (up to 4 at a time). */
 static void att_worker(void *ctx, int ith, int nth)
 {
 	struct att_job *j = ctx;
@@ -294,42 +329,52 @@ static void att_worker(void *ctx, int ith, int nth)
 	uint32_t hd = hp->head_dim, gq = hp->n_head / hp->n_head_kv;
 	size_t qd = (size_t)hp->n_head * hd;
 	const struct hrt_kern_isa *K = hrt_kern();
-	hrt_vec_dot_fn dot16 = K->vec_dot[HRT_F16];
-	hrt_from_float_fn to16 = K->quantize[HRT_F16];
-	float *sc = c->scores + (size_t)ith * c->n_ctx;
-	uint16_t *a16 = c->h16 + (size_t)ith * (c->n_ctx + 2 * (size_t)hd);
-	void *qc = a16 + c->n_ctx; /* 2 hd bytes: f16 or Q8_0 query */
+	float *sc = c->scores + (size_t)ith * gq * c->n_ctx;
+	uint16_t *a16 = c->h16 + (size_t)ith * att_h16_per_thread(hp, c->n_ctx);
+	void *qc = a16 + c->n_ctx;                 /* 2 hd u16: one query, f16 or Q8_0 */
+	/* gq hd: f16 queries, then gq n_ctx: their f16 probabilities */
+	uint16_t *q16 = a16 + c->n_ctx + 2 * (size_t)hd;
 	float *vt = c->vtmp + (size_t)ith * hd;
-	/* (token, head) pairs dealt round-robin: a token's cost grows with its
-	 * position, so contiguous ranges gave the last thread most of a
-	 * causal prompt's work */
-	for (long w = ith; w < (long)j->b->n * hp->n_head; w += nth) {
-		int t = (int)(w / hp->n_head);
-		uint32_t h = (uint32_t)(w % hp->n_head), kh = h / gq;
+	for (long w = ith; w < (long)j->b->n * hp->n_head_kv; w += nth) {
+		int t = (int)(w / hp->n_head_kv);
+		uint32_t kh = (uint32_t)(w % hp->n_head_kv);
 		const struct hrt_kv *kv = j->b->kv[t];
 		int32_t np = j->b->pos[t] + 1;
-		hrt_vec_dot_fn kdot = K->vec_dot[kv->type];
-		K->quantize[kv->type](c->q + (size_t)t * qd + (size_t)h * hd, qc, hd);
-		for (int32_t p = 0; p < np; p++) {
-			float s;
-			kdot(hd, &s, kv_k(kv, j->layer, p) + (size_t)kh * kv->head, qc);
-			sc[p] = s * j->scale;
-		}
-		K->softmax(sc, np);
-		float *out = c->att + (size_t)t * qd + (size_t)h * hd;
-		if (kv->type == HRT_F16) {
-			to16(sc, a16, np);
-			for (uint32_t d = 0; d < hd; d++)
-				dot16(np, &out[d], kv_vt(kv, j->layer, (size_t)kh * hd + d), a16);
+		const float *qt = c->q + (size_t)t * qd;
+		float *ot = c->att + (size_t)t * qd;
+		if (kv->type == HRT_F16 && K->qk_f16) {
+			for (uint32_t i = 0; i < gq; i++)
+				K->quantize[HRT_F16](qt + (size_t)(kh * gq + i) * hd, q16 + (size_t)i * hd, hd);
+			const uint16_t *kb = (const uint16_t *)kv_k(kv, j->layer, 0) + (size_t)kh * hd;
+			for (uint32_t i = 0; i < gq; i += 4)
+				K->qk_f16(hd, np, kb, kv->row / 2, q16 + (size_t)i * hd,
+					  (int)HRT_MIN(4u, gq - i), hd, sc + (size_t)i * c->n_ctx, c->n_ctx);
+			/* probabilities in f16, then the values of all gq heads
+			 * in one pass over the value channels */
+			uint16_t *pr = q16 + (size_t)gq * hd;
+			for (uint32_t i = 0; i < gq; i++) {
+				float *s = sc + (size_t)i * c->n_ctx;
+				for (int32_t p = 0; p < np; p++)
+					s[p] *= j->scale;
+				K->softmax(s, np);
+				K->quantize[HRT_F16](s, pr + (size_t)i * c->n_ctx, np);
+			}
+			for (uint32_t i = 0; i < gq; i += 4)
+				K->qk_f16(np, hd, kv_vt(kv, j->layer, (size_t)kh * hd), kv->n_ctx,
+					  pr + (size_t)i * c->n_ctx, (int)HRT_MIN(4u, gq - i), c->n_ctx,
+					  ot + (size_t)(kh * gq + i) * hd, hd);
 			continue;
 		}
-		memset(out, 0, hd * sizeof(float));
-		hrt_to_float_fn deq = hrt_type_get(kv->type)->to_float;
-		for (int32_t p = 0; p < np; p++) {
-			deq(kv_vrow(kv, j->layer, p) + (size_t)kh * kv->head, vt, hd);
-			float a = sc[p];
-			for (uint32_t d = 0; d < hd; d++)
-				out[d] += a * vt[d];
+		hrt_vec_dot_fn kdot = K->vec_dot[kv->type];
+		for (uint32_t i = 0; i < gq; i++) {
+			uint32_t h = kh * gq + i;
+			K->quantize[kv->type](qt + (size_t)h * hd, qc, hd);
+			for (int32_t p = 0; p < np; p++) {
+				float s;
+				kdot(hd, &s, kv_k(kv, j->layer, p) + (size_t)kh * kv->head, qc);
+				sc[p] = s * j->scale;
+			}
+			att_values(j, kv, kh, np, sc, a16, vt, ot + (size_t)h * hd);
 		}
 	}
 }

@@ -845,6 +845,74 @@ static void test_softmax(void)
 	each_isa(softmax_one);
 }
 
+/*
+ * attention against an F16 cache (tables that have qk_f16): lengths on
+ * and off the kernel's 16-wide steps (head sizes, and 1001 as for the
+ * values over positions), 1-4 vectors, row counts around its steps of 4,
+ * rows with a stride, against double precision of the same f16 values;
+ * nothing written past np or nq.
+ */
+static void qk_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	if (!k->qk_f16)
+		return;
+	static const int64_t hds[] = { 16, 40, 64, 80, 128, 256, 1001 };
+	static const int64_t nps[] = { 1, 3, 4, 5, 9, 33 };
+	uint64_t seed = 9;
+	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds); hi++)
+		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps); pi++)
+			for (int nq = 1; nq <= 4; nq++) {
+				int64_t hd = hds[hi], np = nps[pi];
+				size_t ks = (size_t)hd * 3, qs = (size_t)hd + 8, os = (size_t)np + 2;
+				uint16_t *kc = xmalloc(ks * (size_t)np * sizeof(uint16_t));
+				uint16_t *q = xmalloc(qs * 4 * sizeof(uint16_t));
+				float *out = xmalloc(os * 5 * sizeof(float));
+				for (size_t e = 0; e < ks * (size_t)np; e++)
+					kc[e] = hrt_f32_to_fp16(rng_unif(&seed) * 2 - 1);
+				for (size_t e = 0; e < qs * 4; e++)
+					q[e] = hrt_f32_to_fp16((rng_unif(&seed) * 2 - 1) * 4);
+				for (size_t e = 0; e < os * 5; e++)
+					out[e] = NAN;
+				k->qk_f16(hd, np, kc, ks, q, nq, qs, out, os);
+				int bad = 0;
+				for (int i = 0; i < 5 && !bad; i++)
+					for (int64_t p = 0; p < (int64_t)os && !bad; p++) {
+						float got = out[(size_t)i * os + (size_t)p];
+						if (i >= nq || p >= np) {
+							if (!isnan(got)) {
+								CHECKF(0, "%s qk_f16 hd=%lld np=%lld nq=%d wrote [%d][%lld]",
+								       cur_isa, (long long)hd, (long long)np, nq, i,
+								       (long long)p);
+								bad = 1;
+							}
+							continue;
+						}
+						double want = 0, mag = 0;
+						for (int64_t d = 0; d < hd; d++) {
+							double x = (double)hrt_fp16_to_f32(q[(size_t)i * qs + (size_t)d]) *
+								   hrt_fp16_to_f32(kc[(size_t)p * ks + (size_t)d]);
+							want += x;
+							mag += fabs(x);
+						}
+						if (fabs(got - want) > 1e-5 * mag + 1e-6) {
+							CHECKF(0, "%s qk_f16 hd=%lld np=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
+							       cur_isa, (long long)hd, (long long)np, nq, i,
+							       (long long)p, (double)got, want);
+							bad = 1;
+						}
+					}
+				hrt_free_aligned(kc);
+				hrt_free_aligned(q);
+				hrt_free_aligned(out);
+			}
+}
+
+static void test_qk_f16(void)
+{
+	each_isa(qk_one);
+}
+
 int main(void)
 {
 	RUN(test_tables);
@@ -857,5 +925,6 @@ int main(void)
 	RUN(test_pool_first_job);
 	RUN(test_swiglu);
 	RUN(test_softmax);
+	RUN(test_qk_f16);
 	return t_done();
 }
