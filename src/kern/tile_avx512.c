@@ -482,6 +482,14 @@ ALWAYS_INLINE void rl_t4(const uint8_t *p, size_t ws, __m512i o[4])
 	o[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
+/* the dword at p + r * ws of each of 16 rows r (lane r), by one gather */
+ALWAYS_INLINE __m512i rl_gather(const uint8_t *p, size_t ws)
+{
+	const __m512i r = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	return _mm512_i32gather_epi32(_mm512_mullo_epi32(r, _mm512_set1_epi32((int)ws)),
+				      (const void *)p, 1);
+}
+
 /* the unsigned codes of one block of 16 rows (p: the block of row 0, rows
  * ws bytes apart): W[g] = elements 4g..4g+3 */
 ALWAYS_INLINE void rl_codes(const enum lg t, const uint8_t *p, size_t ws, __m512i W[8])
@@ -514,10 +522,6 @@ ALWAYS_INLINE void rl_tile(const enum lg t, const int T, int64_t nb, const uint8
 	const int sh = lg_sh(t);
 	/* one token: two chains of four products instead of one of eight */
 	const int C = T == 1 ? 2 : 1;
-	/* the weight scales (fp16 at the start of each block) of the 16 rows */
-	const __m512i rowoff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
-								    10, 11, 12, 13, 14, 15),
-						  _mm512_set1_epi32((int)ws));
 	__m512 f[RT];
 	_Pragma("GCC unroll 8")
 	for (int j = 0; j < T; j++)
@@ -531,8 +535,8 @@ ALWAYS_INLINE void rl_tile(const enum lg t, const int T, int64_t nb, const uint8
 				_mm_prefetch((const char *)p + bs + (size_t)(RL + r) * ws, _MM_HINT_T0);
 		__m512i W[8];
 		rl_codes(t, p, ws, W);
-		const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
-			_mm512_i32gather_epi32(rowoff, (const void *)p, 1)));
+		/* the weight scales, fp16 at the start of each row's block */
+		const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(rl_gather(p, ws)));
 		const size_t ao = (size_t)(B / 2) * TS + (size_t)(B & 1) * 32;
 		const size_t so = (size_t)(B / 2) * TS + 192 + (size_t)(B & 1) * 4;
 		const size_t dof = (size_t)(B / 2) * TS + 128 + (size_t)(B & 1) * 32;
@@ -655,9 +659,7 @@ ALWAYS_INLINE void rlk_q4_k(const int T, const uint8_t *p, size_t ws, const uint
 		__m512i m = byte_u32(so[2 + g / 4], g % 4);
 		mp[g] = _mm512_or_si512(m, _mm512_slli_epi32(m, 16));
 	}
-	const __m512i dd = _mm512_i32gather_epi32(
-		_mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-				   _mm512_set1_epi32((int)ws)), (const void *)p, 1);
+	const __m512i dd = rl_gather(p, ws);
 	const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd));
 	const __m512 dm = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16)));
 	_Pragma("GCC unroll 8")
@@ -734,9 +736,7 @@ ALWAYS_INLINE void rlk_q6_k(const int T, const uint8_t *p, size_t ws, const uint
 		sp[i] = _mm512_mullo_epi16(pr, _mm512_set1_epi16(-32));
 	}
 	/* d: the last two bytes of the 4 at 206 (never past the block) */
-	const __m512i dd = _mm512_i32gather_epi32(
-		_mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-				   _mm512_set1_epi32((int)ws)), (const void *)(p + 206), 1);
+	const __m512i dd = rl_gather(p + 206, ws);
 	const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16)));
 	_Pragma("GCC unroll 8")
 	for (int j = 0; j < T; j++) {
