@@ -1031,19 +1031,17 @@ ALWAYS_INLINE __m512 hsum16(const __m512 v[16])
  * against the rows of values), and the 16 dot products are summed across
  * lanes together (hsum16) rather than one by one. The last chunk of a
  * length that is not a multiple of 16 is read with a mask. */
-static void qk_f16(int64_t hd, int64_t np, const uint16_t *k, size_t ks, const uint16_t *q,
-		   int nq, size_t qs, float *out, size_t os)
+ALWAYS_INLINE void qk_rows(const int nq, int64_t hd, int64_t np, const uint16_t *k, size_t ks,
+			   const uint16_t *q, size_t qs, float *out, size_t os)
 {
-	if (nq < 1 || nq > 4)
-		return;
 	const uint16_t *qr[4];
-	for (int i = 0; i < 4; i++)
-		qr[i] = q + (size_t)(i < nq ? i : nq - 1) * qs;
+	for (int i = 0; i < nq; i++)
+		qr[i] = q + (size_t)i * qs;
 	for (int64_t p0 = 0; p0 < np; p0 += 4) {
 		const uint16_t *kr[4];
 		for (int pp = 0; pp < 4; pp++)
 			kr[pp] = k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks;
-		__m512 acc[16]; /* [vector i][row pp] at 4i + pp */
+		__m512 acc[16]; /* [vector i][row pp] at 4i + pp; i >= nq stay 0 */
 		_Pragma("GCC unroll 16")
 		for (int x = 0; x < 16; x++)
 			acc[x] = _mm512_setzero_ps();
@@ -1055,7 +1053,7 @@ static void qk_f16(int64_t hd, int64_t np, const uint16_t *k, size_t ks, const u
 			for (int pp = 0; pp < 4; pp++)
 				kv[pp] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, kr[pp] + d));
 			_Pragma("GCC unroll 4")
-			for (int i = 0; i < 4; i++) {
+			for (int i = 0; i < nq; i++) {
 				__m512 qv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, qr[i] + d));
 				_Pragma("GCC unroll 4")
 				for (int pp = 0; pp < 4; pp++)
@@ -1069,6 +1067,19 @@ static void qk_f16(int64_t hd, int64_t np, const uint16_t *k, size_t ks, const u
 		for (int i = 0; i < nq; i++)
 			for (int pp = 0; pp < pn; pp++)
 				out[(size_t)i * os + (size_t)(p0 + pp)] = tmp[4 * i + pp];
+	}
+}
+
+/* the number of vectors as a constant, so none is computed for nothing */
+static void qk_f16(int64_t hd, int64_t np, const uint16_t *k, size_t ks, const uint16_t *q,
+		   int nq, size_t qs, float *out, size_t os)
+{
+	switch (nq) {
+	case 1: qk_rows(1, hd, np, k, ks, q, qs, out, os); break;
+	case 2: qk_rows(2, hd, np, k, ks, q, qs, out, os); break;
+	case 3: qk_rows(3, hd, np, k, ks, q, qs, out, os); break;
+	case 4: qk_rows(4, hd, np, k, ks, q, qs, out, os); break;
+	default: break;
 	}
 }
 

@@ -544,7 +544,8 @@ ALWAYS_INLINE void rl_tile(const enum lg t, const int T, int64_t nb, const uint8
 		_Pragma("GCC unroll 8")
 		for (int j = 0; j < T; j++) {
 			acc[j] = _mm512_slli_epi32(_mm512_set1_epi32(load_i32(a[j] + so)), (unsigned)sh);
-			acc2[j] = _mm512_setzero_si512();
+			if (C == 2)
+				acc2[j] = _mm512_setzero_si512();
 		}
 		_Pragma("GCC unroll 8")
 		for (int g = 0; g < 8; g++)
