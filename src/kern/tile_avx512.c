@@ -210,10 +210,10 @@ ALWAYS_INLINE __m512 lg_f16x2(const uint8_t *p, size_t bs, size_t off, bool one,
 					   _mm512_castps128_ps512(f));
 }
 
-/* one step (blocks b, b + 1) of a TR x T tile; pf: prefetch distance
+/* one step (blocks b, b + 1) of R rows x T tokens; pf: prefetch distance
  * (0: none) */
-ALWAYS_INLINE void lg_step(const enum lg t, const int T, const uint8_t *const *w,
-			   const uint8_t *const *a, int64_t b, bool one, __m512 f[TR][TT],
+ALWAYS_INLINE void lg_step_r(const enum lg t, const int R, const int T, const uint8_t *const *w,
+			   const uint8_t *const *a, int64_t b, bool one, __m512 f[][TT],
 			   size_t pf)
 {
 	const size_t bs = lg_bs(t);
@@ -231,7 +231,7 @@ ALWAYS_INLINE void lg_step(const enum lg t, const int T, const uint8_t *const *w
 		D[j] = _mm512_loadu_ps(a[j] + ao + 128);
 	}
 	_Pragma("GCC unroll 8")
-	for (int r = 0; r < TR; r++) {
+	for (int r = 0; r < R; r++) {
 		const uint8_t *p = w[r] + (size_t)b * bs;
 		if (pf) {
 			_mm_prefetch((const char *)p + pf, _MM_HINT_T0);
@@ -257,6 +257,53 @@ ALWAYS_INLINE void lg_step(const enum lg t, const int T, const uint8_t *const *w
 				f[r][j] = _mm512_fmadd_ps(mw, X[j], f[r][j]);
 		}
 	}
+}
+
+ALWAYS_INLINE void lg_step(const enum lg t, const int T, const uint8_t *const *w,
+			   const uint8_t *const *a, int64_t b, bool one, __m512 f[TR][TT],
+			   size_t pf)
+{
+	lg_step_r(t, TR, T, w, a, b, one, f, pf);
+}
+
+/*
+ * Decode (one token) reads each row to its end before the next: the
+ * weights then arrive as one sequential stream per thread, prefetched
+ * SEQ_PF bytes ahead, two accumulators per row (even and odd steps) for
+ * the adds' latency. The tiles' four interleaved row streams (activations
+ * loaded once per four rows) ran at 36 GB/s on 2 threads where one stream
+ * of the same loads reached 50 (a streaming read test); in the 2-thread
+ * decode of the 1B bench models, tok/s in alternating runs, tiles vs one
+ * row: Q4_0 47.5-50.5 vs 52.7-57.9, Q8_0 27.9-30.7 vs 30.8-32.8, Q4_K_M
+ * 50.6-52.9 vs 51.6-54.7. Two rows interleaved were slower than either
+ * (Q4_0 42-44); so was one row against two tokens (the tiles keep n = 2);
+ * SEQ_PF 2304 and 9216 were no better.
+ */
+#ifndef SEQ_PF
+#define SEQ_PF 4608
+#endif
+
+ALWAYS_INLINE float lg_seq_row(const enum lg t, int64_t nb, const uint8_t *w,
+			       const uint8_t *act)
+{
+	const size_t bs = lg_bs(t);
+	const uint8_t *row[1] = { w }, *a[1] = { act };
+	__m512 f0[1][TT] = { { _mm512_setzero_ps() } }, f1[1][TT] = { { _mm512_setzero_ps() } };
+	int64_t b = 0;
+	for (; b + 4 <= nb; b += 4) {
+		const char *q = (const char *)w + (size_t)b * bs + SEQ_PF;
+		for (size_t o = 0; o < 4 * bs; o += 64)
+			_mm_prefetch(q + o, _MM_HINT_T0);
+		lg_step_r(t, 1, 1, row, a, b, false, f0, 0);
+		lg_step_r(t, 1, 1, row, a, b + 2, false, f1, 0);
+	}
+	if (b + 2 <= nb) {
+		lg_step_r(t, 1, 1, row, a, b, false, f0, 0);
+		b += 2;
+	}
+	if (b < nb)
+		lg_step_r(t, 1, 1, row, a, b, true, f1, 0);
+	return _mm512_reduce_add_ps(_mm512_add_ps(f0[0][0], f1[0][0]));
 }
 
 ALWAYS_INLINE void lg_tile(const enum lg t, const int T, int64_t nb, const uint8_t *const *w,
@@ -373,13 +420,13 @@ ALWAYS_INLINE void kq_row(const enum kq t, const uint8_t *p, struct krow *k)
 		k->x = _mm512_zextsi256_si512(_mm256_mullo_epi16(s16, _mm256_set1_epi16(-4)));
 }
 
-ALWAYS_INLINE void kq_step(const enum kq t, const int T, const uint8_t *const *w,
-			   const uint8_t *const *a, int64_t s, __m512 f[TR][TT], size_t pf)
+ALWAYS_INLINE void kq_step_r(const enum kq t, const int R, const int T, const uint8_t *const *w,
+			   const uint8_t *const *a, int64_t s, __m512 f[][TT], size_t pf)
 {
 	const size_t bs = kq_bs(t);
 	const size_t ao = (size_t)s * sizeof(struct hrt_blk_q8_k);
 	_Pragma("GCC unroll 8")
-	for (int r = 0; r < TR; r++) {
+	for (int r = 0; r < R; r++) {
 		const uint8_t *p = w[r] + (size_t)s * bs;
 		if (pf)
 			_Pragma("GCC unroll 4")
@@ -413,6 +460,32 @@ ALWAYS_INLINE void kq_step(const enum kq t, const int T, const uint8_t *const *w
 			}
 		}
 	}
+}
+
+ALWAYS_INLINE void kq_step(const enum kq t, const int T, const uint8_t *const *w,
+			   const uint8_t *const *a, int64_t s, __m512 f[TR][TT], size_t pf)
+{
+	kq_step_r(t, TR, T, w, a, s, f, pf);
+}
+
+/* decode of one row: see lg_seq_row */
+ALWAYS_INLINE float kq_seq_row(const enum kq t, int64_t ns, const uint8_t *w,
+			       const uint8_t *act)
+{
+	const size_t bs = kq_bs(t);
+	const uint8_t *row[1] = { w }, *a[1] = { act };
+	__m512 f0[1][TT] = { { _mm512_setzero_ps() } }, f1[1][TT] = { { _mm512_setzero_ps() } };
+	int64_t s = 0;
+	for (; s + 2 <= ns; s += 2) {
+		const char *q = (const char *)w + (size_t)s * bs + SEQ_PF;
+		for (size_t o = 0; o < 2 * bs; o += 64)
+			_mm_prefetch(q + o, _MM_HINT_T0);
+		kq_step_r(t, 1, 1, row, a, s, f0, 0);
+		kq_step_r(t, 1, 1, row, a, s + 1, f1, 0);
+	}
+	if (s < ns)
+		kq_step_r(t, 1, 1, row, a, s, f0, 0);
+	return _mm512_reduce_add_ps(_mm512_add_ps(f0[0][0], f1[0][0]));
 }
 
 ALWAYS_INLINE void kq_tile(const enum kq t, const int T, int64_t ns, const uint8_t *const *w,
@@ -780,7 +853,8 @@ ALWAYS_INLINE void rlk_tile(const enum kq t, const int T, int64_t ns, const uint
 /* ------------------------------------------------------------- drivers */
 
 /*
- * nr rows x nt tokens: tiles of TR rows (the last one repeats its last row
+ * nr rows x nt tokens: one token row by row (lg_seq_row); more in tiles
+ * of TR rows (the last one repeats its last row
  * and drops the copies) and up to TT tokens. The first token group of each
  * row tile prefetches the next row tile, TR rows ahead in the row stream:
  * the weights come from the page cache in 4 KiB pages, where the hardware
@@ -791,6 +865,12 @@ ALWAYS_INLINE void rlk_tile(const enum kq t, const int T, int64_t ns, const uint
 			 const void *act, size_t as, float *y, size_t ldy)               \
 	{                                                                                \
 		const int64_t nb = n / (BLK);                                            \
+		if (nt == 1) {                                                           \
+			for (int r = 0; r < nr; r++)                                     \
+				y[r] = KIND##_seq_row(TYPE, nb, (const uint8_t *)w + (size_t)r * ws, \
+						      act);                              \
+			return;                                                          \
+		}                                                                        \
 		for (int r0 = 0; r0 < nr; r0 += TR) {                                    \
 			const int rn = nr - r0 < TR ? nr - r0 : TR;                      \
 			const uint8_t *wr[TR];                                           \
