@@ -345,6 +345,15 @@ size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
 #ifndef MM_TASKS_PER_THREAD
 #define MM_TASKS_PER_THREAD 4
 #endif
+/* a decode product (one token) in 2 tasks per thread: each task starts a
+ * new prefetched row stream (tile_avx512.c), and fewer restarts measured
+ * better (1B bench models, 2 threads, tok/s in alternating runs, 4 vs 2
+ * tasks per thread: Q4_0 60.9/61.9, 59.0/60.3, 50.0/48.2; Q4_K_M
+ * 61.4/62.7, 59.4/61.7, 52.2/52.2; one task per thread lost up to 13 %
+ * when the machine was busy) */
+#ifndef MM_DECODE_TASKS_PER_THREAD
+#define MM_DECODE_TASKS_PER_THREAD 2
+#endif
 
 struct mm_job {
 	const struct hrt_wt *W;
@@ -433,7 +442,8 @@ void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
 			: mode == MODE_PANEL || (n > 1 && !k->panel[at]) ? k->gemm[W->type]
 									: NULL;
 	struct mm_job j = { W, act, astride, n, Y, k->vec_dot[W->type], g, mode };
-	hrt_pool_run_n(pool, mm_worker, &j, hrt_pool_size(pool) * MM_TASKS_PER_THREAD);
+	hrt_pool_run_n(pool, mm_worker, &j,
+		       hrt_pool_size(pool) * (n == 1 ? MM_DECODE_TASKS_PER_THREAD : MM_TASKS_PER_THREAD));
 }
 
 void hrt_matmul(struct hrt_pool *pool, const struct hrt_wt *W, const float *X,
