@@ -186,6 +186,92 @@ static void merkle(const uint8_t (*d)[32], size_t n, uint8_t out[32])
 	crypto_hash_sha256_final(&st, out);
 }
 
+/* ------------------------------------------------------- fingerprint */
+
+#define FP_ROWS 8
+#define FP_COLS 256
+#define FP_SCRATCH (FP_ROWS * FP_COLS + FP_COLS + 256) /* floats, fp_tensor */
+
+/* one tensor's share of the fingerprint: FP_ROWS sampled rows (first
+ * FP_COLS columns), dequantized, normalized, projected on HRT_PROV_FP_BITS
+ * pseudo-random +-1 directions; false when the tensor is skipped */
+static bool fp_tensor(const struct prov_tensor *t, float proj[HRT_PROV_FP_BITS], float *buf)
+{
+	float *x = buf, *scratch = buf + FP_ROWS * FP_COLS;
+	if (!t->readable || t->rows < 2)
+		return false;
+	uint64_t c = t->cols < FP_COLS ? t->cols : FP_COLS;
+	uint64_t seed = prov_mix64(t->cols * 0x100000001b3ull ^ t->rows);
+	size_t k = 0;
+	double ss = 0;
+	for (int r = 0; r < FP_ROWS; r++) {
+		uint64_t row = prov_mix64(seed + (uint64_t)r) % t->rows;
+		prov_row_get(t, row, 0, c, x + k, scratch);
+		for (uint64_t q = 0; q < c; q++)
+			ss += (double)x[k + q] * x[k + q];
+		k += c;
+	}
+	if (!(ss > 0) || !isfinite(ss))
+		return false;
+	float inv = (float)(1.0 / sqrt(ss));
+	memset(proj, 0, HRT_PROV_FP_BITS * sizeof *proj);
+	for (size_t e = 0; e < k; e++) {
+		float v = x[e] * inv;
+		for (int w = 0; w < HRT_PROV_FP_BITS / 64; w++) {
+			uint64_t bits = prov_mix64(seed ^ (e * 4 + (uint64_t)w + 1) *
+							   0x9e3779b97f4a7c15ull);
+			float *pw = proj + w * 64;
+			/* branch-free +-v: the loop vectorizes */
+			for (int bb = 0; bb < 64; bb++)
+				pw[bb] += v * (float)(2 * (int)((bits >> bb) & 1) - 1);
+		}
+	}
+	return true;
+}
+
+/* the sign bits of the tensors' projections summed in tensor order (the
+ * same order whichever thread computed them) */
+static void fp_finish(const float (*proj)[HRT_PROV_FP_BITS], const bool *has, size_t n,
+		      char out[5 + 64 + 1])
+{
+	double acc[HRT_PROV_FP_BITS] = { 0 };
+	for (size_t i = 0; i < n; i++)
+		if (has[i])
+			for (int bb = 0; bb < HRT_PROV_FP_BITS; bb++)
+				acc[bb] += proj[i][bb];
+	uint8_t bits[HRT_PROV_FP_BITS / 8] = { 0 };
+	for (int bb = 0; bb < HRT_PROV_FP_BITS; bb++)
+		if (acc[bb] > 0)
+			bits[bb / 8] |= (uint8_t)(1u << (bb % 8));
+	memcpy(out, HRT_PROV_FP_PREFIX, 5);
+	hrt_prov_hex(bits, sizeof bits, out + 5);
+}
+
+int hrt_prov_fingerprint(const struct hrt_gguf *g, char out[5 + 64 + 1],
+			 struct hrt_err *err)
+{
+	struct prov_model m;
+	int rc = prov_model_from_gguf(g, &m, err);
+	if (rc)
+		return rc;
+	float (*proj)[HRT_PROV_FP_BITS] = hrt_calloc(m.n, sizeof *proj);
+	bool *has = hrt_calloc(m.n, sizeof *has);
+	float *buf = malloc(FP_SCRATCH * sizeof(float));
+	if (!proj || !has || !buf) {
+		rc = HRT_ERR(err, HRT_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	for (size_t i = 0; i < m.n; i++)
+		has[i] = fp_tensor(&m.t[i], proj[i], buf);
+	fp_finish((const float (*)[HRT_PROV_FP_BITS])proj, has, m.n, out);
+out_free:
+	free(proj);
+	free(has);
+	free(buf);
+	prov_model_free(&m);
+	return rc;
+}
+
 /* ------------------------------------------------------- parallel job */
 
 struct id_job {
@@ -199,6 +285,12 @@ struct id_job {
 	uint8_t file_digest[32];
 	atomic_size_t next;     /* 0 = file job if file_sha, then tensors */
 	int fd;                 /* the file, or -1: read the mapping */
+	/* the fingerprint, when asked: each tensor's projection right after
+	 * its leaf, while its pages are in the cache (NULL: not asked) */
+	const struct prov_model *m;
+	float (*proj)[HRT_PROV_FP_BITS];
+	bool *has;
+	atomic_bool fp_failed;  /* a task could not allocate: redo serially */
 };
 
 #define READ_CHUNK (1u << 20)
@@ -210,6 +302,9 @@ static void id_task(void *ctx, int ith, int nth)
 	(void)nth;
 	size_t total = j->n + (j->file_sha ? 1 : 0);
 	uint8_t *buf = j->fd >= 0 ? malloc(READ_CHUNK) : NULL;
+	float *fbuf = j->m ? malloc(FP_SCRATCH * sizeof(float)) : NULL;
+	if (j->m && !fbuf)
+		atomic_store(&j->fp_failed, true);
 	for (;;) {
 		size_t w = atomic_fetch_add(&j->next, 1);
 		if (w >= total)
@@ -226,8 +321,11 @@ static void id_task(void *ctx, int ith, int nth)
 		}
 		size_t ti = j->order[w];
 		tensor_leaf(hrt_gguf_tensor(j->g, ti), j->leaf[ti], j->base, j->fd, buf, READ_CHUNK);
+		if (fbuf)
+			j->has[ti] = fp_tensor(&j->m->t[ti], j->proj[ti], fbuf);
 	}
 	free(buf);
+	free(fbuf);
 }
 
 static int order_by_size(const struct hrt_gguf *g, size_t *order, size_t n)
@@ -271,11 +369,24 @@ static int id_gguf_fd(const struct hrt_gguf *g, int fd, const struct hrt_prov_id
 	struct id_job j = { .g = g, .n = n, .file_sha = o->file_sha256,
 			    .base = hrt_gguf_base(g), .size = hrt_gguf_file_size(g), .fd = fd };
 	atomic_init(&j.next, 0);
+	atomic_init(&j.fp_failed, false);
+	struct prov_model m = { 0 };
 	j.order = hrt_calloc(n ? n : 1, sizeof *j.order);
 	j.leaf = hrt_calloc(n ? n : 1, sizeof *j.leaf);
 	if (!j.order || !j.leaf) {
 		rc = HRT_ERR(err, HRT_ENOMEM, "out of memory");
 		goto out_free;
+	}
+	if (o->fingerprint) {
+		if ((rc = prov_model_from_gguf(g, &m, err)))
+			goto out_free;
+		j.proj = hrt_calloc(n, sizeof *j.proj);
+		j.has = hrt_calloc(n, sizeof *j.has);
+		if (!j.proj || !j.has) {
+			rc = HRT_ERR(err, HRT_ENOMEM, "out of memory");
+			goto out_free;
+		}
+		j.m = &m;
 	}
 	order_by_size(g, j.order, n);
 	uint64_t data_bytes = 0;
@@ -327,11 +438,19 @@ static int id_gguf_fd(const struct hrt_gguf *g, int fd, const struct hrt_prov_id
 		memcpy(out->file_sha256, j.file_digest, 32);
 		hrt_prov_hex(j.file_digest, 32, out->file_sha256_hex);
 	}
-	if (o->fingerprint && (rc = hrt_prov_fingerprint(g, out->fingerprint, err)))
-		goto out_free;
+	if (o->fingerprint) {
+		if (!atomic_load(&j.fp_failed))
+			fp_finish((const float (*)[HRT_PROV_FP_BITS])j.proj, j.has, n,
+				  out->fingerprint);
+		else if ((rc = hrt_prov_fingerprint(g, out->fingerprint, err)))
+			goto out_free;
+	}
 out_free:
 	free(j.order);
 	free(j.leaf);
+	free(j.proj);
+	free(j.has);
+	prov_model_free(&m);
 	if (rc)
 		hrt_prov_id_free(out);
 	return rc;
@@ -415,71 +534,6 @@ int hrt_prov_sha256_file(const char *path, uint8_t out[32], uint64_t *size,
 	if (size)
 		*size = total;
 	return HRT_OK;
-}
-
-/* ------------------------------------------------------- fingerprint */
-
-#define FP_ROWS 8
-#define FP_COLS 256
-
-int hrt_prov_fingerprint(const struct hrt_gguf *g, char out[5 + 64 + 1],
-			 struct hrt_err *err)
-{
-	struct prov_model m;
-	int rc = prov_model_from_gguf(g, &m, err);
-	if (rc)
-		return rc;
-	double acc[HRT_PROV_FP_BITS] = { 0 };
-	float *x = malloc(FP_ROWS * FP_COLS * sizeof(float));
-	float *scratch = malloc((FP_COLS + 256) * sizeof(float));
-	if (!x || !scratch) {
-		rc = HRT_ERR(err, HRT_ENOMEM, "out of memory");
-		goto out_free;
-	}
-	for (size_t i = 0; i < m.n; i++) {
-		const struct prov_tensor *t = &m.t[i];
-		if (!t->readable || t->rows < 2)
-			continue;
-		uint64_t c = t->cols < FP_COLS ? t->cols : FP_COLS;
-		uint64_t seed = prov_mix64(t->cols * 0x100000001b3ull ^ t->rows);
-		size_t k = 0;
-		double ss = 0;
-		for (int r = 0; r < FP_ROWS; r++) {
-			uint64_t row = prov_mix64(seed + (uint64_t)r) % t->rows;
-			prov_row_get(t, row, 0, c, x + k, scratch);
-			for (uint64_t q = 0; q < c; q++)
-				ss += (double)x[k + q] * x[k + q];
-			k += c;
-		}
-		if (!(ss > 0) || !isfinite(ss))
-			continue;
-		float inv = (float)(1.0 / sqrt(ss));
-		float proj[HRT_PROV_FP_BITS] = { 0 };
-		for (size_t e = 0; e < k; e++) {
-			float v = x[e] * inv;
-			for (int w = 0; w < HRT_PROV_FP_BITS / 64; w++) {
-				uint64_t bits = prov_mix64(seed ^ (e * 4 + (uint64_t)w + 1) *
-								   0x9e3779b97f4a7c15ull);
-				float *pw = proj + w * 64;
-				/* branch-free +-v: the loop vectorizes */
-				for (int bb = 0; bb < 64; bb++)
-					pw[bb] += v * (float)(2 * (int)((bits >> bb) & 1) - 1);
-			}
-		}
-		for (int bb = 0; bb < HRT_PROV_FP_BITS; bb++)
-			acc[bb] += proj[bb];
-	}
-	uint8_t bits[HRT_PROV_FP_BITS / 8] = { 0 };
-	for (int bb = 0; bb < HRT_PROV_FP_BITS; bb++)
-		if (acc[bb] > 0)
-			bits[bb / 8] |= (uint8_t)(1u << (bb % 8));
-	memcpy(out, HRT_PROV_FP_PREFIX, 5);
-	hrt_prov_hex(bits, sizeof bits, out + 5);
-out_free:
-	free(x);
-	free(scratch);
-	prov_model_free(&m);
-	return rc;
 }
 
 int hrt_prov_fp_distance(const char *a, const char *b, double *log10_p)
