@@ -853,9 +853,9 @@ ALWAYS_INLINE void rlk_tile(const enum kq t, const int T, int64_t ns, const uint
 /* ------------------------------------------------------------- drivers */
 
 /*
- * nr rows x nt tokens: one token row by row (lg_seq_row); more in tiles
- * of TR rows (the last one repeats its last row
- * and drops the copies) and up to TT tokens. The first token group of each
+ * nr rows x nt tokens: one token row by row (lg_seq_row, kq_seq_row);
+ * more in tiles of TR rows (the last one repeats its last row and drops
+ * the copies) and up to TT tokens. The first token group of each
  * row tile prefetches the next row tile, TR rows ahead in the row stream:
  * the weights come from the page cache in 4 KiB pages, where the hardware
  * prefetchers stop at every page boundary.
