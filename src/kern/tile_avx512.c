@@ -212,7 +212,7 @@ ALWAYS_INLINE __m512 lg_f16x2(const uint8_t *p, size_t bs, size_t off, bool one,
 
 /* one step (blocks b, b + 1) of R rows x T tokens; pf: prefetch distance
  * (0: none) */
-ALWAYS_INLINE void lg_step_r(const enum lg t, const int R, const int T, const uint8_t *const *w,
+ALWAYS_INLINE void lg_step(const enum lg t, const int R, const int T, const uint8_t *const *w,
 			   const uint8_t *const *a, int64_t b, bool one, __m512 f[][TT],
 			   size_t pf)
 {
@@ -259,53 +259,6 @@ ALWAYS_INLINE void lg_step_r(const enum lg t, const int R, const int T, const ui
 	}
 }
 
-ALWAYS_INLINE void lg_step(const enum lg t, const int T, const uint8_t *const *w,
-			   const uint8_t *const *a, int64_t b, bool one, __m512 f[TR][TT],
-			   size_t pf)
-{
-	lg_step_r(t, TR, T, w, a, b, one, f, pf);
-}
-
-/*
- * Decode (one token) reads each row to its end before the next: the
- * weights then arrive as one sequential stream per thread, prefetched
- * SEQ_PF bytes ahead, two accumulators per row (even and odd steps) for
- * the adds' latency. The tiles' four interleaved row streams (activations
- * loaded once per four rows) ran at 36 GB/s on 2 threads where one stream
- * of the same loads reached 50 (a streaming read test); in the 2-thread
- * decode of the 1B bench models, tok/s in alternating runs, tiles vs one
- * row: Q4_0 47.5-50.5 vs 52.7-57.9, Q8_0 27.9-30.7 vs 30.8-32.8, Q4_K_M
- * 50.6-52.9 vs 51.6-54.7. Two rows interleaved were slower than either
- * (Q4_0 42-44); so was one row against two tokens (the tiles keep n = 2);
- * SEQ_PF 2304 and 9216 were no better.
- */
-#ifndef SEQ_PF
-#define SEQ_PF 4608
-#endif
-
-ALWAYS_INLINE float lg_seq_row(const enum lg t, int64_t nb, const uint8_t *w,
-			       const uint8_t *act)
-{
-	const size_t bs = lg_bs(t);
-	const uint8_t *row[1] = { w }, *a[1] = { act };
-	__m512 f0[1][TT] = { { _mm512_setzero_ps() } }, f1[1][TT] = { { _mm512_setzero_ps() } };
-	int64_t b = 0;
-	for (; b + 4 <= nb; b += 4) {
-		const char *q = (const char *)w + (size_t)b * bs + SEQ_PF;
-		for (size_t o = 0; o < 4 * bs; o += 64)
-			_mm_prefetch(q + o, _MM_HINT_T0);
-		lg_step_r(t, 1, 1, row, a, b, false, f0, 0);
-		lg_step_r(t, 1, 1, row, a, b + 2, false, f1, 0);
-	}
-	if (b + 2 <= nb) {
-		lg_step_r(t, 1, 1, row, a, b, false, f0, 0);
-		b += 2;
-	}
-	if (b < nb)
-		lg_step_r(t, 1, 1, row, a, b, true, f1, 0);
-	return _mm512_reduce_add_ps(_mm512_add_ps(f0[0][0], f1[0][0]));
-}
-
 ALWAYS_INLINE void lg_tile(const enum lg t, const int T, int64_t nb, const uint8_t *const *w,
 			   const uint8_t *const *a, float out[TT][TR], size_t pf)
 {
@@ -313,9 +266,9 @@ ALWAYS_INLINE void lg_tile(const enum lg t, const int T, int64_t nb, const uint8
 	tile_zero(T, f);
 	int64_t b = 0;
 	for (; b + 2 <= nb; b += 2)
-		lg_step(t, T, w, a, b, false, f, pf);
+		lg_step(t, TR, T, w, a, b, false, f, pf);
 	if (b < nb)
-		lg_step(t, T, w, a, b, true, f, pf);
+		lg_step(t, TR, T, w, a, b, true, f, pf);
 	tile_out(T, f, out);
 }
 
@@ -420,7 +373,7 @@ ALWAYS_INLINE void kq_row(const enum kq t, const uint8_t *p, struct krow *k)
 		k->x = _mm512_zextsi256_si512(_mm256_mullo_epi16(s16, _mm256_set1_epi16(-4)));
 }
 
-ALWAYS_INLINE void kq_step_r(const enum kq t, const int R, const int T, const uint8_t *const *w,
+ALWAYS_INLINE void kq_step(const enum kq t, const int R, const int T, const uint8_t *const *w,
 			   const uint8_t *const *a, int64_t s, __m512 f[][TT], size_t pf)
 {
 	const size_t bs = kq_bs(t);
@@ -462,40 +415,77 @@ ALWAYS_INLINE void kq_step_r(const enum kq t, const int R, const int T, const ui
 	}
 }
 
-ALWAYS_INLINE void kq_step(const enum kq t, const int T, const uint8_t *const *w,
-			   const uint8_t *const *a, int64_t s, __m512 f[TR][TT], size_t pf)
-{
-	kq_step_r(t, TR, T, w, a, s, f, pf);
-}
-
-/* decode of one row: see lg_seq_row */
-ALWAYS_INLINE float kq_seq_row(const enum kq t, int64_t ns, const uint8_t *w,
-			       const uint8_t *act)
-{
-	const size_t bs = kq_bs(t);
-	const uint8_t *row[1] = { w }, *a[1] = { act };
-	__m512 f0[1][TT] = { { _mm512_setzero_ps() } }, f1[1][TT] = { { _mm512_setzero_ps() } };
-	int64_t s = 0;
-	for (; s + 2 <= ns; s += 2) {
-		const char *q = (const char *)w + (size_t)s * bs + SEQ_PF;
-		for (size_t o = 0; o < 2 * bs; o += 64)
-			_mm_prefetch(q + o, _MM_HINT_T0);
-		kq_step_r(t, 1, 1, row, a, s, f0, 0);
-		kq_step_r(t, 1, 1, row, a, s + 1, f1, 0);
-	}
-	if (s < ns)
-		kq_step_r(t, 1, 1, row, a, s, f0, 0);
-	return _mm512_reduce_add_ps(_mm512_add_ps(f0[0][0], f1[0][0]));
-}
-
 ALWAYS_INLINE void kq_tile(const enum kq t, const int T, int64_t ns, const uint8_t *const *w,
 			   const uint8_t *const *a, float out[TT][TR], size_t pf)
 {
 	__m512 f[TR][TT];
 	tile_zero(T, f);
 	for (int64_t s = 0; s < ns; s++)
-		kq_step(t, T, w, a, s, f, pf);
+		kq_step(t, TR, T, w, a, s, f, pf);
 	tile_out(T, f, out);
+}
+
+/*
+ * Decode (one token) reads each row to its end before the next: the
+ * weights then arrive as one sequential stream per thread, prefetched
+ * SEQ_PF bytes ahead, two accumulators per row (even and odd steps) for
+ * the adds' latency. The tiles' four interleaved row streams (activations
+ * loaded once per four rows) ran at 36 GB/s on 2 threads where one stream
+ * of the same loads reached 50 (a streaming read test); in the 2-thread
+ * decode of the 1B bench models, tok/s in alternating runs, tiles vs one
+ * row: Q4_0 47.5-50.5 vs 52.7-57.9, Q8_0 27.9-30.7 vs 30.8-32.8, Q4_K_M
+ * 50.6-52.9 vs 51.6-54.7. Two rows interleaved were slower than either
+ * (Q4_0 42-44); so was one row against two tokens (the tiles keep n = 2);
+ * SEQ_PF 2304 and 9216 were no better.
+ */
+#ifndef SEQ_PF
+#define SEQ_PF 4608
+#endif
+
+/* step s of one row against one token: a legacy format (kq false: blocks
+ * 2s and 2s + 1, or 2s alone when one) or a k-quant (kq true: super-block
+ * s) */
+ALWAYS_INLINE void seq_step(const bool kq, const int t, const uint8_t *const *row,
+			    const uint8_t *const *a, int64_t s, bool one, __m512 f[1][TT])
+{
+	if (kq)
+		kq_step((enum kq)t, 1, 1, row, a, s, f, 0);
+	else
+		lg_step((enum lg)t, 1, 1, row, a, 2 * s, one, f, 0);
+}
+
+/* one row against one token, steps alternating between two accumulators;
+ * nb blocks of the format */
+ALWAYS_INLINE float seq_row(const bool kq, const int t, int64_t nb, const uint8_t *w,
+			    const uint8_t *act)
+{
+	const size_t sb = kq ? kq_bs((enum kq)t) : 2 * lg_bs((enum lg)t); /* bytes per step */
+	const int64_t nfull = kq ? nb : nb / 2; /* steps without a lone block */
+	const uint8_t *row[1] = { w }, *a[1] = { act };
+	__m512 f0[1][TT] = { { _mm512_setzero_ps() } }, f1[1][TT] = { { _mm512_setzero_ps() } };
+	int64_t s = 0;
+	for (; s + 2 <= nfull; s += 2) {
+		const char *q = (const char *)w + (size_t)s * sb + SEQ_PF;
+		for (size_t o = 0; o < 2 * sb; o += 64)
+			_mm_prefetch(q + o, _MM_HINT_T0);
+		seq_step(kq, t, row, a, s, false, f0);
+		seq_step(kq, t, row, a, s + 1, false, f1);
+	}
+	if (s < nfull)
+		seq_step(kq, t, row, a, s++, false, f0);
+	if (!kq && (nb & 1))
+		seq_step(kq, t, row, a, s, true, f1);
+	return _mm512_reduce_add_ps(_mm512_add_ps(f0[0][0], f1[0][0]));
+}
+
+ALWAYS_INLINE float lg_seq_row(const enum lg t, int64_t nb, const uint8_t *w, const uint8_t *act)
+{
+	return seq_row(false, (int)t, nb, w, act);
+}
+
+ALWAYS_INLINE float kq_seq_row(const enum kq t, int64_t nb, const uint8_t *w, const uint8_t *act)
+{
+	return seq_row(true, (int)t, nb, w, act);
 }
 
 /* ------------------------------------------------------------ row lanes */
