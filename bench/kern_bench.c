@@ -9,13 +9,15 @@
  *
  * usage: kern_bench [-t threads] [-i isa,isa] [-w type,type] [-n 1,128,512]
  *                   [-r reps] [-m] (model estimate only) [-M] (no model
- *                   estimate) [-c] [-H]
+ *                   estimate) [-c] [-H] [-C]
  * -c: time with the process CPU clock divided by the threads instead of the
  * wall clock: on a machine shared with other jobs this leaves out the time
  * the threads were preempted (pool threads spin, so an idle machine gives
  * about the wall time).
  * -H: decode from one copy of the weights (hot in the caches when they fit):
  * the kernels' arithmetic throughput without the memory behind it.
+ * -C: every n from the copies (weights from memory), as in a model, where
+ * each matrix is read once per step; without it n > 1 reuses one copy.
  * build: see bench/kern_bench.sh
  */
 #include <stdio.h>
@@ -80,7 +82,7 @@ static void fill_weights(uint32_t type, uint8_t *dst, int64_t rows, int64_t cols
 	hrt_free_aligned(pat);
 }
 
-static int use_cpu_clock, hot, n_threads = 2;
+static int use_cpu_clock, hot, cold, n_threads = 2;
 
 static uint64_t now_ns(void)
 {
@@ -170,9 +172,11 @@ int main(int argc, char **argv)
 			use_cpu_clock = 1;
 		else if (!strcmp(argv[i], "-H"))
 			hot = 1;
+		else if (!strcmp(argv[i], "-C"))
+			cold = 1;
 		else {
 			fprintf(stderr, "usage: %s [-t threads] [-i isa,..] [-w type,..] "
-					"[-n 1,128,512] [-r reps] [-m] [-M] [-c] [-H]\n", argv[0]);
+					"[-n 1,128,512] [-r reps] [-m] [-M] [-c] [-H] [-C]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -248,7 +252,7 @@ int main(int argc, char **argv)
 						bool isref = !strcmp(isas[is], "ref");
 						/* the scalar reference is slow: fewer, smaller runs */
 						int r = isref && n > 1 ? 1 : reps;
-						double sec = time_mm(&c, ty, sh, w, n == 1 ? ncopy : 1,
+						double sec = time_mm(&c, ty, sh, w, n == 1 || cold ? ncopy : 1,
 								     msize, n, r);
 						double v = n == 1 ? (double)rb * (double)sh->rows / sec * 1e-9
 								  : 2.0 * (double)sh->rows * (double)sh->cols *

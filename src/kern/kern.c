@@ -342,18 +342,26 @@ size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
 	return j.stride;
 }
 
+/* a product on panels (prompt processing) runs in this many tasks per
+ * thread, claimed as threads come free */
 #ifndef MM_TASKS_PER_THREAD
 #define MM_TASKS_PER_THREAD 4
 #endif
-/* a decode product (one token) in 2 tasks per thread: each task starts a
- * new prefetched row stream (tile_avx512.c), and fewer restarts measured
- * better (1B bench models, 2 threads, tok/s in alternating runs, 4 vs 2
- * tasks per thread: Q4_0 60.9/61.9, 59.0/60.3, 50.0/48.2; Q4_K_M
- * 61.4/62.7, 59.4/61.7, 52.2/52.2; one task per thread lost up to 13 %
- * when the machine was busy) */
-#ifndef MM_DECODE_TASKS_PER_THREAD
-#define MM_DECODE_TASKS_PER_THREAD 2
+
+/* Rows go in units of 16 (whole 64-byte lines of Y: no false sharing). */
+#define ROW_UNIT 16
+/* rows per gemm call on panels: the gemm unpacks its rows (in groups of
+ * its own) once per chunk of columns and runs every panel of tokens over
+ * them, so a call covers all n tokens */
+#ifndef PANEL_ROWS
+#define PANEL_ROWS 64
 #endif
+/* row units an owner claims at once in the stealing split (mm_steal);
+ * thieves take one. 1, 2 and 4 measured alike (tok/s within noise). */
+#ifndef MM_CLAIM_UNITS
+#define MM_CLAIM_UNITS 4
+#endif
+#define MM_MAX_SEGS 256 /* the pool's most threads */
 
 struct mm_job {
 	const struct hrt_wt *W;
@@ -364,39 +372,19 @@ struct mm_job {
 	hrt_vec_dot_fn dot;
 	hrt_gemm_fn gemm;
 	enum mm_mode mode;
+	int nseg;
+	struct hrt_pool_seg *seg;
 };
 
-/* Rows are split across threads in units of 16 (whole 64-byte lines of Y
- * per thread: no false sharing); each thread walks its rows in blocks so a
- * block of weight rows is reused for every token while still in cache. */
-#define ROW_UNIT 16
-/* rows per gemm call on panels: the gemm unpacks its rows (in groups of
- * its own) once per chunk of columns and runs every panel of tokens over
- * them, so a call covers all n tokens */
-#ifndef PANEL_ROWS
-#define PANEL_ROWS 64
-#endif
-
-static void mm_rows(const struct mm_job *j, int ith, int nth, long *r0,
-		    long *r1)
+static void mm_range(const struct mm_job *j, long r0, long r1)
 {
-	long nu = (j->W->nrows + ROW_UNIT - 1) / ROW_UNIT, b, e;
-	hrt_split(nu, ith, nth, &b, &e);
-	*r0 = HRT_MIN(b * ROW_UNIT, j->W->nrows);
-	*r1 = HRT_MIN(e * ROW_UNIT, j->W->nrows);
-}
-
-static void mm_worker(void *ctx, int ith, int nth)
-{
-	struct mm_job *j = ctx;
 	const struct hrt_wt *W = j->W;
-	long r0, r1;
-	mm_rows(j, ith, nth, &r0, &r1);
 	const uint8_t *w = W->data;
+	if (r1 <= r0)
+		return;
 	if (j->mode == MODE_TILE) {
-		if (r1 > r0)
-			j->gemm(W->ncols, (int)(r1 - r0), j->n, w + (size_t)r0 * W->row_bytes,
-				W->row_bytes, j->act, j->astride, j->Y + r0, (size_t)W->nrows);
+		j->gemm(W->ncols, (int)(r1 - r0), j->n, w + (size_t)r0 * W->row_bytes,
+			W->row_bytes, j->act, j->astride, j->Y + r0, (size_t)W->nrows);
 		return;
 	}
 	if (j->mode == MODE_PANEL) {
@@ -419,6 +407,7 @@ static void mm_worker(void *ctx, int ith, int nth)
 		}
 		return;
 	}
+	/* a block of rows is reused for every token while still in cache */
 	const long RB = 16;
 	for (long rb = r0; rb < r1; rb += RB) {
 		long re = HRT_MIN(rb + RB, r1);
@@ -431,6 +420,43 @@ static void mm_worker(void *ctx, int ith, int nth)
 	}
 }
 
+static void mm_units(const struct mm_job *j, long u0, long u1)
+{
+	mm_range(j, HRT_MIN(u0 * ROW_UNIT, j->W->nrows), HRT_MIN(u1 * ROW_UNIT, j->W->nrows));
+}
+
+/*
+ * Products over row units (decode and small batches: memory bound), one
+ * task per thread: each walks its own contiguous segment of the rows from
+ * the front (one memory stream), then takes units from the back of the
+ * segment with the most left (hrt_pool_seg_*). With fixed tasks (2 per
+ * thread) one thread waited for the other's last task for 14 % of each
+ * product's time (1B Q4_0 decode, 2 threads, summed over 20000 products,
+ * pool timestamps); stealing leaves 3-4 %, and tg64 rose 4-8 % in
+ * alternating runs (57.5 -> 59.6, 48.4 -> 52.5 tok/s medians of 5).
+ */
+static void mm_steal(void *ctx, int ith, int nth)
+{
+	struct mm_job *j = ctx;
+	(void)nth;
+	long u0, u1;
+	while (hrt_pool_seg_claim(&j->seg[ith], true, MM_CLAIM_UNITS, &u0, &u1))
+		mm_units(j, u0, u1);
+	int v;
+	while ((v = hrt_pool_segs_fullest(j->seg, j->nseg)) >= 0)
+		if (hrt_pool_seg_claim(&j->seg[v], false, 1, &u0, &u1))
+			mm_units(j, u0, u1);
+}
+
+/* panels: nth tasks, contiguous rows each */
+static void mm_worker(void *ctx, int ith, int nth)
+{
+	struct mm_job *j = ctx;
+	long nu = (j->W->nrows + ROW_UNIT - 1) / ROW_UNIT, b, e;
+	hrt_split(nu, ith, nth, &b, &e);
+	mm_units(j, b, e);
+}
+
 void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
 		    const void *act, size_t astride, int n, float *Y)
 {
@@ -441,9 +467,18 @@ void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
 	hrt_gemm_fn g = mode == MODE_TILE ? k->tile[W->type]
 			: mode == MODE_PANEL || (n > 1 && !k->panel[at]) ? k->gemm[W->type]
 									: NULL;
-	struct mm_job j = { W, act, astride, n, Y, k->vec_dot[W->type], g, mode };
-	hrt_pool_run_n(pool, mm_worker, &j,
-		       hrt_pool_size(pool) * (n == 1 ? MM_DECODE_TASKS_PER_THREAD : MM_TASKS_PER_THREAD));
+	struct mm_job j = { W, act, astride, n, Y, k->vec_dot[W->type], g, mode, 0, NULL };
+	if (mode == MODE_PANEL) {
+		hrt_pool_run_n(pool, mm_worker, &j, hrt_pool_size(pool) * MM_TASKS_PER_THREAD);
+		return;
+	}
+	struct hrt_pool_seg seg[MM_MAX_SEGS] __attribute__((aligned(64)));
+	long nu = (W->nrows + ROW_UNIT - 1) / ROW_UNIT;
+	int ns = (int)HRT_MIN((long)HRT_MIN(hrt_pool_size(pool), MM_MAX_SEGS), nu);
+	hrt_pool_segs_init(seg, ns, nu);
+	j.nseg = ns;
+	j.seg = seg;
+	hrt_pool_run_n(pool, mm_steal, &j, ns);
 }
 
 void hrt_matmul(struct hrt_pool *pool, const struct hrt_wt *W, const float *X,

@@ -190,3 +190,47 @@ void hrt_pool_run(struct hrt_pool *p, hrt_pool_fn fn, void *ctx)
 {
 	hrt_pool_run_n(p, fn, ctx, hrt_pool_size(p));
 }
+
+void hrt_pool_segs_init(struct hrt_pool_seg *s, int ns, long n)
+{
+	for (int i = 0; i < ns; i++) {
+		long b, e;
+		hrt_split(n, i, ns, &b, &e);
+		atomic_init(&s[i].fb, (uint64_t)e << 32 | (uint64_t)b);
+	}
+}
+
+bool hrt_pool_seg_claim(struct hrt_pool_seg *s, bool front, long k, long *u0, long *u1)
+{
+	uint64_t w = atomic_load_explicit(&s->fb, memory_order_relaxed);
+	for (;;) {
+		uint32_t f = (uint32_t)w, b = (uint32_t)(w >> 32);
+		if (f >= b)
+			return false;
+		uint32_t c = k < (long)(b - f) ? (uint32_t)k : b - f;
+		uint64_t nw = front ? (uint64_t)b << 32 | (f + c) : (uint64_t)(b - c) << 32 | f;
+		/* relaxed: the units' results are published by the pool's
+		 * completion count, not by this word */
+		if (atomic_compare_exchange_weak_explicit(&s->fb, &w, nw, memory_order_relaxed,
+							  memory_order_relaxed)) {
+			*u0 = front ? f : b - c;
+			*u1 = front ? f + c : b;
+			return true;
+		}
+	}
+}
+
+int hrt_pool_segs_fullest(struct hrt_pool_seg *s, int ns)
+{
+	int best = -1;
+	long most = 0;
+	for (int i = 0; i < ns; i++) {
+		uint64_t w = atomic_load_explicit(&s[i].fb, memory_order_relaxed);
+		long left = (long)(w >> 32) - (long)(uint32_t)w;
+		if (left > most) {
+			most = left;
+			best = i;
+		}
+	}
+	return best;
+}

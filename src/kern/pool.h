@@ -12,6 +12,10 @@
 #ifndef HRT_KERN_POOL_H
 #define HRT_KERN_POOL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
 struct hrt_pool;
 
 typedef void (*hrt_pool_fn)(void *ctx, int ith, int nth);
@@ -32,5 +36,26 @@ static inline void hrt_split(long n, int ith, int nth, long *b, long *e)
 	*b = ith * q + (ith < r ? ith : r);
 	*e = *b + q + (ith < r ? 1 : 0);
 }
+
+/*
+ * Segments with stealing, for work of n equal units where each thread
+ * should walk one contiguous range (one memory stream) yet none should
+ * wait for another at the end: [0, n) is split into ns segments, one per
+ * task; a task claims units from the front of its own segment, then from
+ * the back of whichever segment has the most left, until none has any.
+ * Every unit is claimed exactly once whatever the interleaving (one atomic
+ * word per segment). The caller owns the array (ns <= 2^31 units each).
+ */
+struct hrt_pool_seg {
+	_Atomic uint64_t fb; /* back << 32 | front: units [front, back) left */
+	char pad[64 - sizeof(uint64_t)]; /* one cache line each */
+};
+
+void hrt_pool_segs_init(struct hrt_pool_seg *s, int ns, long n);
+/* claim up to k units of s from its front (its owner) or back (a thief):
+ * false when it has none left, else [*u0, *u1) */
+bool hrt_pool_seg_claim(struct hrt_pool_seg *s, bool front, long k, long *u0, long *u1);
+/* the segment with the most units left, -1 when all are empty */
+int hrt_pool_segs_fullest(struct hrt_pool_seg *s, int ns);
 
 #endif

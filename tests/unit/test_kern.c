@@ -757,6 +757,132 @@ static void test_pool_first_job(void)
 }
 
 /*
+ * Segments with stealing (pool.h): a scripted interleaving with known
+ * claims, the empty and short cases, then every unit claimed exactly once
+ * when 4 threads race owner and thief claims over small units.
+ */
+static void test_pool_segs(void)
+{
+	struct hrt_pool_seg s[4];
+	long u0 = -1, u1 = -1;
+	hrt_pool_segs_init(s, 3, 10); /* [0,4) [4,7) [7,10) */
+	CHECK(hrt_pool_seg_claim(&s[0], true, 3, &u0, &u1) && u0 == 0 && u1 == 3);
+	CHECK(hrt_pool_seg_claim(&s[0], true, 3, &u0, &u1) && u0 == 3 && u1 == 4);
+	CHECK(!hrt_pool_seg_claim(&s[0], true, 3, &u0, &u1));
+	CHECK(hrt_pool_segs_fullest(s, 3) == 1); /* 3 and 3 left: the first */
+	CHECK(hrt_pool_seg_claim(&s[1], false, 1, &u0, &u1) && u0 == 6 && u1 == 7);
+	CHECK(hrt_pool_segs_fullest(s, 3) == 2);
+	CHECK(hrt_pool_seg_claim(&s[2], false, 5, &u0, &u1) && u0 == 7 && u1 == 10);
+	CHECK(hrt_pool_seg_claim(&s[1], true, 4, &u0, &u1) && u0 == 4 && u1 == 6);
+	CHECK(hrt_pool_segs_fullest(s, 3) == -1);
+	CHECK(!hrt_pool_seg_claim(&s[1], false, 1, &u0, &u1));
+	hrt_pool_segs_init(s, 4, 2); /* fewer units than segments */
+	CHECK(hrt_pool_seg_claim(&s[0], true, 9, &u0, &u1) && u0 == 0 && u1 == 1);
+	CHECK(hrt_pool_segs_fullest(s, 4) == 1);
+	CHECK(!hrt_pool_seg_claim(&s[2], true, 1, &u0, &u1));
+	hrt_pool_segs_init(s, 2, 0);
+	CHECK(hrt_pool_segs_fullest(s, 2) == -1);
+}
+
+struct seg_race {
+	struct hrt_pool_seg seg[4];
+	atomic_int *hits;
+	long k;
+};
+
+static void seg_race_task(void *ctx, int ith, int nth)
+{
+	struct seg_race *r = ctx;
+	long u0, u1;
+	int v;
+	(void)nth;
+	while (hrt_pool_seg_claim(&r->seg[ith], true, r->k, &u0, &u1))
+		for (long u = u0; u < u1; u++)
+			atomic_fetch_add_explicit(&r->hits[u], 1, memory_order_relaxed);
+	while ((v = hrt_pool_segs_fullest(r->seg, 4)) >= 0)
+		if (hrt_pool_seg_claim(&r->seg[v], false, 1, &u0, &u1))
+			for (long u = u0; u < u1; u++)
+				atomic_fetch_add_explicit(&r->hits[u], 1, memory_order_relaxed);
+}
+
+static void test_pool_segs_race(void)
+{
+	enum { N = 20011 };
+	struct hrt_pool *p = hrt_pool_new(4);
+	atomic_int *hits = xmalloc(N * sizeof(*hits));
+	CHECK(p != NULL);
+	for (int round = 0; p && round < 20; round++) {
+		static struct seg_race r __attribute__((aligned(64)));
+		for (long u = 0; u < N; u++)
+			atomic_init(&hits[u], 0);
+		r.hits = hits;
+		r.k = 1 + round % 5;
+		hrt_pool_segs_init(r.seg, 4, N);
+		hrt_pool_run_n(p, seg_race_task, &r, 4);
+		long bad = -1;
+		for (long u = 0; u < N && bad < 0; u++)
+			if (atomic_load(&hits[u]) != 1)
+				bad = u;
+		CHECKF(bad < 0, "round %d: unit %ld claimed %d times", round, bad,
+		       bad < 0 ? 1 : atomic_load(&hits[bad]));
+		if (bad >= 0)
+			break;
+	}
+	hrt_free_aligned(hits);
+	hrt_pool_free(p);
+}
+
+/*
+ * A product gives the same bits on 1, 2, 3 and 7 threads (the split moves
+ * row units between threads, never changes how a row is computed), for
+ * decode and small batches over 805 rows (50 units and a partial one).
+ */
+static void matmul_threads_one(void)
+{
+	static const uint32_t types[] = { HRT_Q4_0, HRT_Q8_0, HRT_Q4_K, HRT_Q6_K, HRT_F16 };
+	static const int toks[] = { 1, 3, 8 };
+	struct hrt_pool *pl[4] = { hrt_pool_new(1), hrt_pool_new(2), hrt_pool_new(3),
+				   hrt_pool_new(7) };
+	const int64_t nrows = 805, ncols = 512;
+	float *X = xmalloc((size_t)(ncols * 8) * sizeof(float));
+	float *Y0 = xmalloc((size_t)(nrows * 8) * sizeof(float));
+	float *Y = xmalloc((size_t)(nrows * 8) * sizeof(float));
+	fill_x(X, ncols * 8, 77);
+	for (size_t i = 0; i < HRT_ARRAY_LEN(types) && pl[0] && pl[1] && pl[2] && pl[3]; i++) {
+		uint32_t wt = types[i];
+		struct hrt_wt W = { wt, ncols, nrows, row_bytes(wt, ncols), NULL };
+		uint8_t *wd = xmalloc(W.row_bytes * (size_t)nrows);
+		fill_blocks(wt, wd, ncols * nrows, 900 + wt);
+		W.data = wd;
+		for (size_t ti = 0; ti < HRT_ARRAY_LEN(toks); ti++) {
+			int n = toks[ti];
+			void *scr = xmalloc(hrt_matmul_scratch(wt, ncols, n));
+			hrt_matmul(pl[0], &W, X, n, Y0, scr);
+			for (int pi = 1; pi < 4; pi++)
+				for (int rep = 0; rep < 5; rep++) {
+					memset(Y, 0xff, (size_t)(nrows * n) * sizeof(float));
+					hrt_matmul(pl[pi], &W, X, n, Y, scr);
+					CHECKF(!memcmp(Y, Y0, (size_t)(nrows * n) * sizeof(float)),
+					       "%s matmul %s n=%d: %d threads differ from 1", cur_isa,
+					       hrt_type_name(wt), n, hrt_pool_size(pl[pi]));
+				}
+			hrt_free_aligned(scr);
+		}
+		hrt_free_aligned(wd);
+	}
+	hrt_free_aligned(X);
+	hrt_free_aligned(Y0);
+	hrt_free_aligned(Y);
+	for (int pi = 0; pi < 4; pi++)
+		hrt_pool_free(pl[pi]);
+}
+
+static void test_matmul_threads(void)
+{
+	each_isa(matmul_threads_one);
+}
+
+/*
  * SwiGLU of every table against double precision: lengths around the
  * vector widths, values from -100 (e^100 overflows float) to 100, and the
  * element just past n untouched.
@@ -923,6 +1049,9 @@ int main(void)
 	RUN(test_matmul);
 	RUN(test_matmul_pre);
 	RUN(test_pool_first_job);
+	RUN(test_pool_segs);
+	RUN(test_pool_segs_race);
+	RUN(test_matmul_threads);
 	RUN(test_swiglu);
 	RUN(test_softmax);
 	RUN(test_qk_f16);
