@@ -180,10 +180,33 @@ void prov_prefetch_rows(const struct prov_tensor *t, int m, uint64_t salt_kind, 
 	}
 }
 
+/*
+ * n floats, their pages made present in one call where the kernel can
+ * (MADV_POPULATE_WRITE, Linux 5.14): a lineage run keeps a sample of
+ * every tensor pair (2 x 146 x 256 KiB for a 1B model), and taking those
+ * pages one fault at a time was a fifth of `hearth lineage` warm on the
+ * development VM (0.23-0.25 s against 0.18-0.21 s, alternating runs).
+ * Elsewhere the pages fault in as usual.
+ */
+static float *alloc_present(size_t n)
+{
+	float *o = malloc(n * sizeof *o);
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	if (o && pg > 0 && n * sizeof *o >= 16 * pg) {
+		uintptr_t a = ((uintptr_t)o + pg - 1) & ~(pg - 1);
+		uintptr_t e = (uintptr_t)(o + n) & ~(pg - 1);
+		if (e > a)
+			(void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+	}
+#endif
+	return o;
+}
+
 static float *load_rows(const struct prov_tensor *t, const uint64_t *rows, int m,
 			uint64_t c0, uint64_t w, float *scratch)
 {
-	float *o = malloc((size_t)m * w * sizeof *o);
+	float *o = alloc_present((size_t)m * w);
 	if (!o)
 		return NULL;
 	for (int k = 0; k < m; k++)

@@ -97,6 +97,11 @@ void prov_row_get(const struct prov_tensor *t, uint64_t r, uint64_t c0,
 	}
 	uint64_t b0 = c0 / tt->blck;
 	uint64_t b1 = (c0 + nc + tt->blck - 1) / tt->blck;
+	if (c0 % tt->blck == 0 && nc % tt->blck == 0) {
+		/* whole blocks: straight into out */
+		tt->to_float(row + b0 * tt->size, out, (int64_t)nc);
+		return;
+	}
 	tt->to_float(row + b0 * tt->size, scratch, (int64_t)((b1 - b0) * tt->blck));
 	memcpy(out, scratch + (c0 - b0 * tt->blck), nc * sizeof(float));
 }
