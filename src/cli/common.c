@@ -311,8 +311,8 @@ int cli_sample_flag(int argc, char **argv, int *i, struct hrt_gen_params *gp,
 		return -1;
 	}
 	const char *v = argv[++*i];
-	float f;
-	long long l;
+	float f = 0;
+	long long l = 0;
 	bool ok = true;
 	struct hrt_sample_params *s = &gp->sample;
 	switch (which) {
