@@ -44,7 +44,7 @@ static inline void hrt_split(long n, int ith, int nth, long *b, long *e)
  * task; a task claims units from the front of its own segment, then from
  * the back of whichever segment has the most left, until none has any.
  * Every unit is claimed exactly once whatever the interleaving (one atomic
- * word per segment). The caller owns the array (ns <= 2^31 units each).
+ * word per segment). The caller owns the array; n < 2^32.
  */
 struct hrt_pool_seg {
 	_Atomic uint64_t fb; /* back << 32 | front: units [front, back) left */
