@@ -5,7 +5,9 @@
 #   bench/kern_bench.sh                      # all tables, main types, n=1,128,512
 #   bench/kern_bench.sh -c -i ref,avx512 -w Q4_0 -n 1,128
 #   bench/kern_bench.sh -c -m                # whole-model estimate only
-# -c times with the CPU clock (use it on a machine shared with other jobs).
+# -c times with the CPU clock (use it on a machine shared with other jobs);
+# -H decodes from one copy of the weights (hot), -C runs every n from copies
+# (the weights come from memory, as in a model).
 set -eu
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
