@@ -14,12 +14,13 @@
 
 /* provided by the ISA files compiled into this build (weak: absent ones) */
 extern void hrt_kern_fill_avx2(struct hrt_kern_isa *t) __attribute__((weak));
+extern void hrt_kern_fill_avx2vnni(struct hrt_kern_isa *t) __attribute__((weak));
 extern void hrt_kern_fill_avx512(struct hrt_kern_isa *t) __attribute__((weak));
 extern void hrt_kern_fill_neon(struct hrt_kern_isa *t) __attribute__((weak));
 
-static struct hrt_kern_isa tab_ref, tab_avx2, tab_avx512, tab_neon;
+static struct hrt_kern_isa tab_ref, tab_avx2, tab_avx2vnni, tab_avx512, tab_neon;
 static const struct hrt_kern_isa *current;
-static const char *avail[5];
+static const char *avail[6];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void swiglu_ref(float *h, const float *g, int64_t n)
@@ -123,6 +124,16 @@ static bool cpu_has_avx2(void)
 #endif
 }
 
+/* AVX-VNNI (vpdpbusd on ymm, VEX encoded): cpuid 7.1 eax bit 4 */
+static bool cpu_has_avx2vnni(void)
+{
+#if defined(__x86_64__)
+	return cpu_has_avx2() && (cpuid_reg(7, 1, 0) & (1u << 4));
+#else
+	return false;
+#endif
+}
+
 static bool cpu_has_avx512(void)
 {
 #if defined(__x86_64__)
@@ -150,6 +161,13 @@ static void init(void)
 		avail[na++] = "avx2";
 		current = &tab_avx2;
 	}
+	if (hrt_kern_fill_avx2vnni && cpu_has_avx2vnni()) {
+		fill_ref(&tab_avx2vnni, "avx2vnni");
+		hrt_kern_fill_avx2vnni(&tab_avx2vnni);
+		check_panels(&tab_avx2vnni);
+		avail[na++] = "avx2vnni";
+		current = &tab_avx2vnni;
+	}
 	if (hrt_kern_fill_avx512 && cpu_has_avx512()) {
 		fill_ref(&tab_avx512, "avx512");
 		hrt_kern_fill_avx512(&tab_avx512);
@@ -170,8 +188,8 @@ static void init(void)
 		for (int i = 0; i < na; i++)
 			if (!strcmp(avail[i], e)) {
 				const struct hrt_kern_isa *all[] = { &tab_ref, &tab_avx2,
-					&tab_avx512, &tab_neon };
-				for (size_t k = 0; k < 4; k++)
+					&tab_avx2vnni, &tab_avx512, &tab_neon };
+				for (size_t k = 0; k < HRT_ARRAY_LEN(all); k++)
 					if (all[k]->name && !strcmp(all[k]->name, e))
 						current = all[k];
 			}
@@ -187,9 +205,9 @@ const struct hrt_kern_isa *hrt_kern(void)
 int hrt_kern_select(const char *name)
 {
 	pthread_once(&once, init);
-	const struct hrt_kern_isa *all[] = { &tab_ref, &tab_avx2, &tab_avx512,
-					     &tab_neon };
-	for (size_t k = 0; k < 4; k++)
+	const struct hrt_kern_isa *all[] = { &tab_ref, &tab_avx2, &tab_avx2vnni,
+					     &tab_avx512, &tab_neon };
+	for (size_t k = 0; k < HRT_ARRAY_LEN(all); k++)
 		if (all[k]->name && !strcmp(all[k]->name, name)) {
 			current = all[k];
 			return 0;

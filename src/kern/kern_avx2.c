@@ -5,6 +5,10 @@
  * Prompt processing: a gemm over panels of 8 tokens for the 32-element
  * formats and the k-quants.
  *
+ * kern_vnni_avx2.c builds the same kernels with AVX-VNNI as the avx2vnni
+ * table (HRT_AVX2_VNNI: vpdpbusd for the byte products; in the prompt
+ * gemm +31-53 % GOPS, bench/README).
+ *
  * Integer sums are exact: vpmaddubsw (unsigned x signed byte pairs into
  * saturating int16) is only given codes small enough never to saturate
  * (<= 63 against |a| <= 127; Q8_0 uses |w| against a with w's sign, and
@@ -19,9 +23,22 @@
 #include "kern/kern.h"
 #include "kern/quant_blocks.h"
 
-void hrt_kern_fill_avx2(struct hrt_kern_isa *t);
+/* kern_vnni_avx2.c compiles this file again with AVX-VNNI (HRT_AVX2_VNNI):
+ * the same kernels with vpdpbusd for the byte products, as its own table */
+#ifdef HRT_AVX2_VNNI
+#define FILL_AVX2 hrt_kern_fill_avx2vnni
+#else
+#define FILL_AVX2 hrt_kern_fill_avx2
+#endif
+void FILL_AVX2(struct hrt_kern_isa *t);
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+#ifdef HRT_AVX2_VNNI
+#define VNNI true
+#else
+#define VNNI false
+#endif
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -78,7 +95,21 @@ ALWAYS_INLINE __m256i ld(const void *p)
 /* pairs of unsigned u x signed a into int16, then into int32 lanes */
 ALWAYS_INLINE __m256i dot_us(__m256i u, __m256i a)
 {
+#ifdef HRT_AVX2_VNNI
+	return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, a);
+#else
 	return _mm256_madd_epi16(_mm256_maddubs_epi16(u, a), _mm256_set1_epi16(1));
+#endif
+}
+
+/* acc + dot_us(u, a) */
+ALWAYS_INLINE __m256i dot_us_acc(__m256i acc, __m256i u, __m256i a)
+{
+#ifdef HRT_AVX2_VNNI
+	return _mm256_dpbusd_avx_epi32(acc, u, a);
+#else
+	return _mm256_add_epi32(acc, dot_us(u, a));
+#endif
 }
 
 /* 32 int32 -> 32 int8 with saturation, in order */
@@ -276,6 +307,13 @@ ALWAYS_INLINE __m256i q5_bits(__m256i u, const uint8_t *qh)
 /* sum(u a) - off * sum(a), int32 lanes; pairs stay within int16 */
 ALWAYS_INLINE __m256i dot_off(__m256i u, __m256i a, int off)
 {
+#ifdef HRT_AVX2_VNNI
+	__m256i d = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, a);
+	if (off)
+		d = _mm256_sub_epi32(d, _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(),
+								_mm256_set1_epi8((char)off), a));
+	return d;
+#endif
 	__m256i p = _mm256_maddubs_epi16(u, a);
 	if (off)
 		p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(_mm256_set1_epi8((char)off), a));
@@ -774,8 +812,9 @@ ALWAYS_INLINE void unpack_k(enum fmt t, const void *row, int64_t s0, int ns,
 		}
 		for (int k = 0; k < 8; k++)
 			_mm256_storeu_si256((__m256i *)(wp->u[r] + 256 * s + 32 * k), u[k]);
+		/* the pair for vpmaddwd, or the scale itself for vpmulld (VNNI) */
 		for (int g = 0; g < 16; g++)
-			wp->sc[r][s][g] = pair(sc[g], sc[g]);
+			wp->sc[r][s][g] = VNNI ? sc[g] : pair(sc[g], sc[g]);
 		for (int i = 0; i < 8; i++)
 			wp->mp[r][s][i] = pair(mn[2 * i], mn[2 * i + 1]);
 		wp->ds[r][s] = f16(d);
@@ -844,9 +883,10 @@ ALWAYS_INLINE void micro_leg(enum fmt t, const struct wpack *wp, int r0, int nb,
 			for (int r = 0; r < MR; r++) {
 				const size_t o = 32 * (size_t)b + 4 * (size_t)j;
 				if (t == F_Q8_0) {
-					__m256i p = _mm256_maddubs_epi16(bcast4(wp->u[r0 + r] + o),
+					acc[r] = dot_us_acc(acc[r], bcast4(wp->u[r0 + r] + o),
 						_mm256_sign_epi8(A, bcast4(wp->sg[r0 + r] + o)));
-					acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(p, ones));
+				} else if (VNNI) {
+					acc[r] = dot_us_acc(acc[r], bcast4(wp->u[r0 + r] + o), A);
 				} else {
 					__m256i p = _mm256_maddubs_epi16(bcast4(wp->u[r0 + r] + o), A);
 					s16[r] = j == 0 ? p : _mm256_add_epi16(s16[r], p);
@@ -865,9 +905,10 @@ ALWAYS_INLINE void micro_leg(enum fmt t, const struct wpack *wp, int r0, int nb,
 					       t == F_Q4_0 ? 3 : 4);
 		_Pragma("GCC unroll 8")
 		for (int r = 0; r < MR; r++) {
+			if (t != F_Q8_0 && !VNNI)
+				acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s16[r], ones));
 			if (t != F_Q8_0)
-				acc[r] = _mm256_sub_epi32(_mm256_add_epi32(acc[r],
-							  _mm256_madd_epi16(s16[r], ones)), so);
+				acc[r] = _mm256_sub_epi32(acc[r], so);
 			f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r]),
 					       _mm256_mul_ps(D, _mm256_set1_ps(wp->ds[r0 + r][b])),
 					       f[r]);
@@ -923,8 +964,17 @@ ALWAYS_INLINE void micro_k(enum fmt t, const struct wpack *wp, int r0, int ns,
 				__m256i A = _mm256_load_si256((const __m256i *)(pan + 32 * j));
 				_Pragma("GCC unroll 8")
 				for (int r = 0; r < MR; r++) {
-					__m256i p = _mm256_maddubs_epi16(
-						bcast4(wp->u[r0 + r] + 256 * (size_t)s + 4 * (size_t)j), A);
+					const uint8_t *wu = wp->u[r0 + r] + 256 * (size_t)s + 4 * (size_t)j;
+					if (VNNI) {
+						/* int32 sums of the group, then its scale */
+						s16[r] = dot_us_acc(jj % SPM == 0 ? _mm256_setzero_si256() : s16[r],
+								    bcast4(wu), A);
+						if ((jj + 1) % SPM == 0)
+							tot[r] = _mm256_add_epi32(tot[r], _mm256_mullo_epi32(s16[r],
+								bcast4(&wp->sc[r0 + r][s][g])));
+						continue;
+					}
+					__m256i p = _mm256_maddubs_epi16(bcast4(wu), A);
 					s16[r] = jj % SPM == 0 ? p : _mm256_add_epi16(s16[r], p);
 					if ((jj + 1) % SPM == 0)
 						tot[r] = _mm256_add_epi32(tot[r], _mm256_madd_epi16(s16[r],
@@ -1071,7 +1121,7 @@ static void softmax(float *x, int64_t n)
 
 /* ------------------------------------------------------------------ table */
 
-void hrt_kern_fill_avx2(struct hrt_kern_isa *t)
+void FILL_AVX2(struct hrt_kern_isa *t)
 {
 	for (uint32_t h = 0; h < 1u << 16; h++)
 		f16_tab[h] = _cvtsh_ss((unsigned short)h);

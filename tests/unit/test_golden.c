@@ -216,6 +216,7 @@ static void run_all(const char *isa, int threads)
 
 static void golden_ref_1t(void) { run_all("ref", 1); }
 static void golden_avx2_2t(void) { run_all("avx2", 2); }
+static void golden_avx2vnni_2t(void) { run_all("avx2vnni", 2); }
 static void golden_avx512_1t(void) { run_all("avx512", 1); }
 static void golden_avx512_2t(void) { run_all("avx512", 2); }
 static void golden_neon_2t(void) { run_all("neon", 2); }
@@ -224,6 +225,7 @@ int main(void)
 {
 	RUN(golden_ref_1t);
 	RUN(golden_avx2_2t);
+	RUN(golden_avx2vnni_2t);
 	RUN(golden_avx512_1t);
 	RUN(golden_avx512_2t);
 	RUN(golden_neon_2t);
