@@ -313,11 +313,12 @@ ALWAYS_INLINE __m256i dot_off(__m256i u, __m256i a, int off)
 		d = _mm256_sub_epi32(d, _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(),
 								_mm256_set1_epi8((char)off), a));
 	return d;
-#endif
+#else
 	__m256i p = _mm256_maddubs_epi16(u, a);
 	if (off)
 		p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(_mm256_set1_epi8((char)off), a));
 	return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+#endif
 }
 
 /* block k into acc */
@@ -966,10 +967,10 @@ ALWAYS_INLINE void micro_k(enum fmt t, const struct wpack *wp, int r0, int ns,
 				for (int r = 0; r < MR; r++) {
 					const uint8_t *wu = wp->u[r0 + r] + 256 * (size_t)s + 4 * (size_t)j;
 					if (VNNI) {
-						/* int32 sums of the group, then its scale */
-						s16[r] = dot_us_acc(jj % SPM == 0 ? _mm256_setzero_si256() : s16[r],
+						/* int32 sums over the whole group, then its scale */
+						s16[r] = dot_us_acc(jj == 0 ? _mm256_setzero_si256() : s16[r],
 								    bcast4(wu), A);
-						if ((jj + 1) % SPM == 0)
+						if (jj + 1 == SG)
 							tot[r] = _mm256_add_epi32(tot[r], _mm256_mullo_epi32(s16[r],
 								bcast4(&wp->sc[r0 + r][s][g])));
 						continue;
