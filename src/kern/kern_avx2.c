@@ -7,7 +7,7 @@
  *
  * kern_vnni_avx2.c builds the same kernels with AVX-VNNI as the avx2vnni
  * table (HRT_AVX2_VNNI: vpdpbusd for the byte products; in the prompt
- * gemm +31-53 % GOPS, bench/README).
+ * gemm +13-63 % GOPS by type, bench/README).
  *
  * Integer sums are exact: vpmaddubsw (unsigned x signed byte pairs into
  * saturating int16) is only given codes small enough never to saturate
