@@ -148,52 +148,49 @@ static bool cpu_has_avx512(void)
 #endif
 }
 
+/* every table, for lookups by name (a table not filled has no name) */
+static struct hrt_kern_isa *const tables[] = { &tab_ref, &tab_avx2, &tab_avx2vnni, &tab_avx512,
+					       &tab_neon };
+
+static struct hrt_kern_isa *find_table(const char *name)
+{
+	for (size_t k = 0; k < HRT_ARRAY_LEN(tables); k++)
+		if (tables[k]->name && !strcmp(tables[k]->name, name))
+			return tables[k];
+	return NULL;
+}
+
+/* the reference, then fill's kernels over it; it becomes the one in use
+ * (tables are added from the least to the most capable) */
+static void add_table(struct hrt_kern_isa *t, const char *name,
+		      void (*fill)(struct hrt_kern_isa *), int *na)
+{
+	fill_ref(t, name);
+	if (fill) {
+		fill(t);
+		check_panels(t);
+	}
+	avail[(*na)++] = name;
+	current = t;
+}
+
 static void init(void)
 {
 	int na = 0;
-	fill_ref(&tab_ref, "ref");
-	avail[na++] = "ref";
-	current = &tab_ref;
-	if (hrt_kern_fill_avx2 && cpu_has_avx2()) {
-		fill_ref(&tab_avx2, "avx2");
-		hrt_kern_fill_avx2(&tab_avx2);
-		check_panels(&tab_avx2);
-		avail[na++] = "avx2";
-		current = &tab_avx2;
-	}
-	if (hrt_kern_fill_avx2vnni && cpu_has_avx2vnni()) {
-		fill_ref(&tab_avx2vnni, "avx2vnni");
-		hrt_kern_fill_avx2vnni(&tab_avx2vnni);
-		check_panels(&tab_avx2vnni);
-		avail[na++] = "avx2vnni";
-		current = &tab_avx2vnni;
-	}
-	if (hrt_kern_fill_avx512 && cpu_has_avx512()) {
-		fill_ref(&tab_avx512, "avx512");
-		hrt_kern_fill_avx512(&tab_avx512);
-		check_panels(&tab_avx512);
-		avail[na++] = "avx512";
-		current = &tab_avx512;
-	}
-	if (hrt_kern_fill_neon) {
-		fill_ref(&tab_neon, "neon");
-		hrt_kern_fill_neon(&tab_neon);
-		check_panels(&tab_neon);
-		avail[na++] = "neon";
-		current = &tab_neon;
-	}
+	add_table(&tab_ref, "ref", NULL, &na);
+	if (hrt_kern_fill_avx2 && cpu_has_avx2())
+		add_table(&tab_avx2, "avx2", hrt_kern_fill_avx2, &na);
+	if (hrt_kern_fill_avx2vnni && cpu_has_avx2vnni())
+		add_table(&tab_avx2vnni, "avx2vnni", hrt_kern_fill_avx2vnni, &na);
+	if (hrt_kern_fill_avx512 && cpu_has_avx512())
+		add_table(&tab_avx512, "avx512", hrt_kern_fill_avx512, &na);
+	if (hrt_kern_fill_neon)
+		add_table(&tab_neon, "neon", hrt_kern_fill_neon, &na);
 	avail[na] = NULL;
 	const char *e = getenv("HEARTH_ISA");
-	if (e && *e) {
-		for (int i = 0; i < na; i++)
-			if (!strcmp(avail[i], e)) {
-				const struct hrt_kern_isa *all[] = { &tab_ref, &tab_avx2,
-					&tab_avx2vnni, &tab_avx512, &tab_neon };
-				for (size_t k = 0; k < HRT_ARRAY_LEN(all); k++)
-					if (all[k]->name && !strcmp(all[k]->name, e))
-						current = all[k];
-			}
-	}
+	const struct hrt_kern_isa *forced = e && *e ? find_table(e) : NULL;
+	if (forced)
+		current = forced;
 }
 
 const struct hrt_kern_isa *hrt_kern(void)
@@ -205,14 +202,11 @@ const struct hrt_kern_isa *hrt_kern(void)
 int hrt_kern_select(const char *name)
 {
 	pthread_once(&once, init);
-	const struct hrt_kern_isa *all[] = { &tab_ref, &tab_avx2, &tab_avx2vnni,
-					     &tab_avx512, &tab_neon };
-	for (size_t k = 0; k < HRT_ARRAY_LEN(all); k++)
-		if (all[k]->name && !strcmp(all[k]->name, name)) {
-			current = all[k];
-			return 0;
-		}
-	return -1;
+	const struct hrt_kern_isa *t = find_table(name);
+	if (!t)
+		return -1;
+	current = t;
+	return 0;
 }
 
 const char *const *hrt_kern_available(void)

@@ -931,6 +931,7 @@ ALWAYS_INLINE void micro_k(enum fmt t, const struct wpack *wp, int r0, int ns,
 		f[r] = _mm256_setzero_ps();
 	for (int s = 0; s < ns; s++, pan += PB_Q8_K) {
 		__m256 D = _mm256_load_ps((const float *)(pan + PK_D));
+		/* s16: int16 step sums, or with VNNI the int32 sums of a group */
 		__m256i tot[MR], s16[MR];
 		{
 			__m256i x[MR];
