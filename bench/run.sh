@@ -7,13 +7,15 @@
 #   PEER_BENCH=/path/to/llama-bench make bench  # also the peer, same files, same run
 #
 # Environment: BENCH_P (prompt tokens, 128), BENCH_N (generated tokens, 32),
-# BENCH_REPS (3), BENCH_THREADS (all CPUs), BENCH_TYPES ("Q4_0 Q8_0 Q4_K_M"),
+# BENCH_REPS (3), BENCH_PAIRS (rounds of the paired bound table, 5), BENCH_THREADS (all CPUs), BENCH_TYPES ("Q4_0 Q8_0 Q4_K_M"),
 # HEARTH_BIN (build/hearth), HEARTH_ISA (force a kernel table, e.g. avx2 to
 # compare with a peer built for AVX2 only). Models are made once with `hearth mkmodel`
 # and kept in bench/out/ (ignored by git). Prints one table: per type the
 # file size, pp and tg tokens/s (medians), the decode bound (bytes read per
 # token / read bandwidth measured by bench/bw with the same threads) and
-# tg/bound; with PEER_BENCH, the peer's medians and our/peer ratios.
+# tg/bound; with PEER_BENCH, the peer's medians and our/peer ratios. Then
+# tg against the bound again with each run paired with its own bandwidth
+# measurement.
 # Nothing here asserts a speed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,7 @@ OUT=bench/out
 P=${BENCH_P:-128}
 N=${BENCH_N:-32}
 R=${BENCH_REPS:-3}
+PAIRS=${BENCH_PAIRS:-5}
 TH=${BENCH_THREADS:-$(nproc)}
 # which suites run: the engine table (pp/tg, peer ratios, bound), the
 # server's continuous batching, genealogy speed
@@ -96,6 +99,52 @@ for ty in $ENGINE_TYPES; do
 		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v tg="$tg" -v b="$bound" -v rr="$rr" \
 			'BEGIN { printf "| %s | %s | %.2f | %.2f | %.1f | %.2f | %s |\n", ty, s, pp, tg, b,
 				b > 0 ? tg / b : 0, rr }'
+	fi
+done
+
+# the same decode against the bound, paired in time: the bandwidth of this
+# shared machine moves by half within minutes (bench/README.md), so each
+# round measures it (bench/bw, median of 3 reads) right before one tg run of
+# ours (and of the peer's), and the ratio is taken per round; reported: the
+# median of the rounds' ratios for tg (tokens / wall time, as above) and for
+# the median token's speed (robust to the seconds neighbours take, as bw's
+# median read is)
+if [ -n "$ENGINE_TYPES" ]; then
+	echo
+	echo "## decode against the bandwidth bound, paired: $PAIRS rounds of bench/bw then tg$N"
+	echo
+	if [ -n "${PEER_BENCH:-}" ]; then
+		echo "| type | bw GB/s (min-max) | tg/bound ours | median token/bound ours | tg/bound peer |"
+		echo "| --- | --- | --- | --- | --- |"
+	else
+		echo "| type | bw GB/s (min-max) | tg/bound | median token/bound |"
+		echo "| --- | --- | --- | --- |"
+	fi
+fi
+for ty in $ENGINE_TYPES; do
+	m=$OUT/llama-3.2-1b-$vtag-$ty.gguf
+	rows=""
+	for i in $(seq "$PAIRS"); do
+		b=$("$OUT/bw" -t "$TH" -r 3 --json | field read_gbs)
+		j=$("$H" bench "$m" -p 0 -n "$N" -r 1 -t "$TH" --bw "$b" --json)
+		bd=$(echo "$j" | field tg_bound_tok_s)
+		pt=""
+		if [ -n "${PEER_BENCH:-}" ]; then
+			pt=$("$PEER_BENCH" -m "$m" -p 0 -n "$N" -r 1 -t "$TH" -o jsonl 2>/dev/null |
+				peer_ts 0 "$N" || true)
+		fi
+		rows+="$b $(echo "$j" | field tg_tok_s) $(echo "$j" | field tg_median_token_tok_s) $bd ${pt:-0}"$'\n'
+	done
+	lo=$(echo -n "$rows" | awk '{print $1}' | sort -g | head -1)
+	hi=$(echo -n "$rows" | awk '{print $1}' | sort -g | tail -1)
+	r1=$(echo -n "$rows" | awk '$4 > 0 {print $2 / $4}' | median)
+	r2=$(echo -n "$rows" | awk '$4 > 0 {print $3 / $4}' | median)
+	if [ -n "${PEER_BENCH:-}" ]; then
+		r3=$(echo -n "$rows" | awk '$4 > 0 && $5 > 0 {print $5 / $4}' | median)
+		printf '| %s | %s-%s | %.2f | %.2f | %s |\n' "$ty" "$lo" "$hi" "$r1" "$r2" \
+			"$([ -n "$r3" ] && printf %.2f "$r3" || echo -)"
+	else
+		printf '| %s | %s-%s | %.2f | %.2f |\n' "$ty" "$lo" "$hi" "$r1" "$r2"
 	fi
 done
 echo

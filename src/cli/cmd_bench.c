@@ -12,8 +12,11 @@
  *       server's continuous batching runs K streams; aggregate tokens/s
  *       and its ratio to tg, in the same process.
  * One warm-up run of each, then r repetitions; prints the median tokens/s
- * and the standard deviation, peak RSS (getrusage) against model file +
- * KV cache, and with --bound the decode limit set by memory bandwidth:
+ * and the standard deviation, the speed of the median token over all tg
+ * repetitions (1 / its seconds: robust to the moments neighbours on a
+ * shared machine take, as bench/bw's median read is), peak RSS
+ * (getrusage) against model file + KV cache, and with --bound the decode
+ * limit set by memory bandwidth:
  * bytes read per token (the weights; for an untied model the embedding
  * table is not read, only one row of it) / read bandwidth, measured here
  * with the same thread count (or given with --bw, e.g. from bench/bw).
@@ -153,17 +156,22 @@ out:
 	return rc;
 }
 
+/* tg of n tokens; each token's seconds into tok_s (NULL: not kept) */
 static int run_tg(struct hrt_session *s, const int32_t *toks, int n,
-		  double *tps, struct hrt_err *err)
+		  double *tps, double *tok_s, struct hrt_err *err)
 {
 	hrt_session_truncate(s, 0);
-	uint64_t t0 = hrt_now_ns();
+	uint64_t t0 = hrt_now_ns(), tp = t0;
 	for (int i = 0; i < n; i++) {
 		int rc = hrt_session_eval(s, &toks[i], 1, NULL, err);
 		if (rc)
 			return rc;
+		uint64_t t = hrt_now_ns();
+		if (tok_s)
+			tok_s[i] = (double)(t - tp) / 1e9;
+		tp = t;
 	}
-	*tps = n / ((double)(hrt_now_ns() - t0) / 1e9);
+	*tps = n / ((double)(tp - t0) / 1e9);
 	return HRT_OK;
 }
 
@@ -268,7 +276,7 @@ int cmd_bench(int argc, char **argv)
 	struct hrt_session *s = NULL;
 	char *path = NULL;
 	int32_t *toks = NULL;
-	double *pp = NULL, *tg = NULL;
+	double *pp = NULL, *tg = NULL, *tok_s = NULL;
 	int ret = 1;
 	uint32_t n_ctx = (uint32_t)(a.p + a.n);
 	struct hrt_llm_opts lo = { .n_threads = a.threads, .n_ctx = n_ctx,
@@ -288,6 +296,7 @@ int cmd_bench(int argc, char **argv)
 	toks = malloc((size_t)nmax * sizeof(*toks));
 	pp = calloc((size_t)a.reps, sizeof(double));
 	tg = calloc((size_t)a.reps, sizeof(double));
+	tok_s = calloc((size_t)a.reps * (size_t)HRT_MAX(a.n, 1), sizeof(double));
 	tgk = calloc((size_t)a.reps, sizeof(double));
 	rk = calloc((size_t)a.reps, sizeof(double));
 	if (a.seqs) {
@@ -299,7 +308,7 @@ int cmd_bench(int argc, char **argv)
 				goto out_free;
 			}
 	}
-	if (!toks || !pp || !tg || !tgk || !rk || (a.seqs && (!kvs || !lgk))) {
+	if (!toks || !pp || !tg || !tok_s || !tgk || !rk || (a.seqs && (!kvs || !lgk))) {
 		cli_fail("no memory");
 		goto out_free;
 	}
@@ -317,7 +326,7 @@ int cmd_bench(int argc, char **argv)
 
 	double tmp;
 	if (!a.no_warmup && ((a.p && run_pp(s, toks, a.p, &tmp, &err)) ||
-			     (a.n && run_tg(s, toks, 1, &tmp, &err)))) {
+			     (a.n && run_tg(s, toks, 1, &tmp, NULL, &err)))) {
 		cli_fail_err(&err);
 		goto out_free;
 	}
@@ -334,7 +343,7 @@ int cmd_bench(int argc, char **argv)
 		goto out_free;
 	}
 	for (int r = 0; r < a.reps; r++)
-		if ((a.n && run_tg(s, toks, a.n, &tg[r], &err)) ||
+		if ((a.n && run_tg(s, toks, a.n, &tg[r], tok_s + (size_t)r * a.n, &err)) ||
 		    (a.seqs && run_tg_seqs(l, kvs, a.seqs, toks, nmax, a.n, lgk, &tgk[r], &err))) {
 			cli_fail_err(&err);
 			goto out_free;
@@ -347,6 +356,10 @@ int cmd_bench(int argc, char **argv)
 		rk[r] = tg[r] > 0 ? tgk[r] / tg[r] : 0;
 	struct stats sp = stats_of(pp, a.reps), st = stats_of(tg, a.reps);
 	struct stats sk = stats_of(tgk, a.reps), sr = stats_of(rk, a.reps);
+	/* the median token: robust to the seconds a shared machine's
+	 * neighbours take (as bench/bw's median sample is) */
+	struct stats stok = stats_of(tok_s, a.reps * a.n);
+	double tg_tok = stok.median > 0 ? 1.0 / stok.median : 0;
 
 	/* sizes: file, KV cache (an unused cache of the same size: calloc'd
 	 * and freed untouched, so it does not count in the RSS) */
@@ -397,6 +410,7 @@ int cmd_bench(int argc, char **argv)
 		if (a.n) {
 			cJSON_AddNumberToObject(o, "tg_tok_s", st.median);
 			cJSON_AddNumberToObject(o, "tg_stddev", st.sd);
+			cJSON_AddNumberToObject(o, "tg_median_token_tok_s", tg_tok);
 		}
 		if (a.seqs) {
 			cJSON_AddNumberToObject(o, "seqs", a.seqs);
@@ -437,6 +451,7 @@ int cmd_bench(int argc, char **argv)
 			snprintf(ts, sizeof ts, "%.2f ± %.2f", st.median, st.sd);
 			printf("| %-24s | %12s | %8s | %7d | %8s | %20s |\n", desc, size, np, threads, test, ts);
 		}
+
 		if (a.seqs) {
 			snprintf(test, sizeof test, "tg%dx%d", a.n, a.seqs);
 			snprintf(ts, sizeof ts, "%.2f ± %.2f", sk.median, sk.sd);
@@ -447,6 +462,8 @@ int cmd_bench(int argc, char **argv)
 		       (double)peak_rss / 1048576.0,
 		       (double)peak_rss / (double)HRT_MAX(1, file_bytes + kv_bytes),
 		       (double)file_bytes / 1048576.0, (double)kv_bytes / 1048576.0);
+		if (a.n)
+			printf("median token %.4g ms = %.2f tok/s\n", stok.median * 1e3, tg_tok);
 		if (a.seqs)
 			printf("%d sequences at once: %.2f x the tokens/s of one (median of %d pairs)\n",
 			       a.seqs, sr.median, a.reps);
@@ -460,6 +477,7 @@ out_free:
 	free(toks);
 	free(pp);
 	free(tg);
+	free(tok_s);
 	free(tgk);
 	free(rk);
 	for (int k = 0; kvs && k < a.seqs; k++)

@@ -120,6 +120,18 @@ if "$H" bench "$T/q-Q8_0.gguf" -p 8 -n 2 -r 1 --bw 10 >"$T/o" 2>"$T/e" &&
 	pass bench_table
 else fail bench_table "$(cat "$T/e" "$T/o" | head -5)"; fi
 
+# the median token's speed beside tg: in the JSON, and as ms and tok/s that
+# agree in the table; absent without tg
+if "$H" bench "$T/q-Q8_0.gguf" -p 0 -n 3 -r 2 -t 1 --json >"$T/o" 2>"$T/e" &&
+	awk -F'"tg_median_token_tok_s":' 'NF == 2 { split($2, v, /[,}]/); ok = v[1] > 0 } END { exit !ok }' "$T/o" &&
+	"$H" bench "$T/q-Q8_0.gguf" -p 0 -n 3 -r 2 -t 1 >"$T/o" 2>"$T/e" &&
+	awk '/^median token / { ms = $3; ts = $6; ok = ms > 0 && ts > 0 && (ms * ts / 1000 - 1)^2 < 1e-6 }
+		END { exit !ok }' "$T/o" &&
+	"$H" bench "$T/q-Q8_0.gguf" -p 4 -n 0 -r 1 --json >"$T/o" 2>"$T/e" &&
+	! grep -q tg_median_token "$T/o"; then
+	pass bench_median_token
+else fail bench_median_token "$(cat "$T/e" "$T/o" | head -5)"; fi
+
 if "$H" bench "$T/q-Q8_0.gguf" -n 0 -p 0 >"$T/o" 2>"$T/e"; then fail bench_nothing "status 0"
 else pass bench_nothing; fi
 
