@@ -258,6 +258,9 @@ static int parse(int argc, char **argv, struct bench_args *a)
 		return cli_fail("-r must be at least 1") + 1;
 	if (a->p + a->n == 0)
 		return cli_fail("nothing to measure: -p and -n are both 0") + 1;
+	/* every generated token's time is kept (and sorted, in an int count) */
+	if ((long long)a->reps * a->n > (1 << 24))
+		return cli_fail("-r times -n is at most %d tokens", 1 << 24) + 1;
 	if (a->seqs > 512)
 		return cli_fail("--seqs takes at most 512 sequences") + 1;
 	if (a->seqs && !a->n)
@@ -451,7 +454,6 @@ int cmd_bench(int argc, char **argv)
 			snprintf(ts, sizeof ts, "%.2f ± %.2f", st.median, st.sd);
 			printf("| %-24s | %12s | %8s | %7d | %8s | %20s |\n", desc, size, np, threads, test, ts);
 		}
-
 		if (a.seqs) {
 			snprintf(test, sizeof test, "tg%dx%d", a.n, a.seqs);
 			snprintf(ts, sizeof ts, "%.2f ± %.2f", sk.median, sk.sd);

@@ -132,6 +132,11 @@ if "$H" bench "$T/q-Q8_0.gguf" -p 0 -n 3 -r 2 -t 1 --json >"$T/o" 2>"$T/e" &&
 	pass bench_median_token
 else fail bench_median_token "$(cat "$T/e" "$T/o" | head -5)"; fi
 
+"$H" bench "$T/q-Q8_0.gguf" -p 0 -n 65536 -r 257 >"$T/o" 2>"$T/e"; rc=$?
+if [ "$rc" -ne 2 ] || ! grep -q "at most 16777216 tokens" "$T/e"; then
+	fail bench_too_many_tokens "status $rc: $(head -c 300 "$T/e")"
+else pass bench_too_many_tokens; fi
+
 if "$H" bench "$T/q-Q8_0.gguf" -n 0 -p 0 >"$T/o" 2>"$T/e"; then fail bench_nothing "status 0"
 else pass bench_nothing; fi
 
