@@ -42,6 +42,12 @@ if [ ! -x "$OUT/bw" ] || [ bench/bw.c -nt "$OUT/bw" ]; then
 	${CC:-cc} -std=c11 -O2 -march=native -Wall -Wextra -pthread bench/bw.c -o "$OUT/bw"
 fi
 
+# a markdown table's header and separator rows, one column per argument
+header() {
+	local h="|" s="|" c
+	for c in "$@"; do h+=" $c |"; s+=" --- |"; done
+	printf '%s\n%s\n' "$h" "$s"
+}
 # field NAME from a one-line JSON object on stdin
 field() { grep -o "\"$1\": *[-0-9.eE+]*" | head -1 | sed 's/.*: *//'; }
 # median of numbers on stdin
@@ -63,11 +69,10 @@ echo "# hearth: $("$H" --version)${HEARTH_ISA:+ (kernels forced: HEARTH_ISA=$HEA
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
 echo
 if [ -n "${PEER_BENCH:-}" ]; then
-	echo "| type | size MiB | pp$P ours | pp$P peer | pp ratio | tg$N ours | tg$N peer | tg ratio | tg bound | tg/bound ours | tg/bound peer | peak RSS / (file+KV) |"
-	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	header type "size MiB" "pp$P ours" "pp$P peer" "pp ratio" "tg$N ours" "tg$N peer" "tg ratio" \
+		"tg bound" "tg/bound ours" "tg/bound peer" "peak RSS / (file+KV)"
 else
-	echo "| type | size MiB | pp$P t/s | tg$N t/s | tg bound | tg/bound | peak RSS / (file+KV) |"
-	echo "| --- | --- | --- | --- | --- | --- | --- |"
+	header type "size MiB" "pp$P t/s" "tg$N t/s" "tg bound" tg/bound "peak RSS / (file+KV)"
 fi
 ENGINE_TYPES=$TYPES
 case " $SUITES " in *" engine "*) ;; *) ENGINE_TYPES="" ;; esac
@@ -98,7 +103,7 @@ for ty in $ENGINE_TYPES; do
 	else
 		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v tg="$tg" -v b="$bound" -v rr="$rr" \
 			'BEGIN { printf "| %s | %s | %.2f | %.2f | %.1f | %.2f | %s |\n", ty, s, pp, tg, b,
-				b > 0 ? tg / b : 0, rr }'
+				(b > 0 ? tg / b : 0), rr }'
 	fi
 done
 
@@ -114,11 +119,9 @@ if [ -n "$ENGINE_TYPES" ]; then
 	echo "## decode against the bandwidth bound, paired: $PAIRS rounds of bench/bw then tg$N"
 	echo
 	if [ -n "${PEER_BENCH:-}" ]; then
-		echo "| type | bw GB/s (min-max) | tg/bound ours | median token/bound ours | tg/bound peer |"
-		echo "| --- | --- | --- | --- | --- |"
+		header type "bw GB/s (min-max)" "tg/bound ours" "median token/bound ours" "tg/bound peer"
 	else
-		echo "| type | bw GB/s (min-max) | tg/bound | median token/bound |"
-		echo "| --- | --- | --- | --- |"
+		header type "bw GB/s (min-max)" tg/bound "median token/bound"
 	fi
 fi
 for ty in $ENGINE_TYPES; do
@@ -163,8 +166,7 @@ case " $SUITES " in *" serve "*)
 	echo
 	echo "## engine: 8 sequences decoding at once against 1 (hearth bench --seqs 8, tg$N)"
 	echo
-	echo "| type | 1 sequence tok/s | 8 sequences tok/s | ratio (median of $R pairs) |"
-	echo "| --- | --- | --- | --- |"
+	header type "1 sequence tok/s" "8 sequences tok/s" "ratio (median of $R pairs)"
 	for ty in $TYPES; do
 		model=$OUT/llama-3.2-1b-$vtag-$ty.gguf
 		[ -f "$model" ] || "$H" mkmodel --shape llama-3.2-1b "${vflag[@]}" --type "$ty" --seed 1 -o "$model" >&2
