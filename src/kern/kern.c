@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fp16.h"
 #include "core/util.h"
 
 /* provided by the ISA files compiled into this build (weak: absent ones) */
@@ -17,6 +18,8 @@ extern void hrt_kern_fill_avx2(struct hrt_kern_isa *t) __attribute__((weak));
 extern void hrt_kern_fill_avx2vnni(struct hrt_kern_isa *t) __attribute__((weak));
 extern void hrt_kern_fill_avx512(struct hrt_kern_isa *t) __attribute__((weak));
 extern void hrt_kern_fill_neon(struct hrt_kern_isa *t) __attribute__((weak));
+
+float hrt_f16_tab[1 << 16];
 
 static struct hrt_kern_isa tab_ref, tab_avx2, tab_avx2vnni, tab_avx512, tab_neon;
 static const struct hrt_kern_isa *current;
@@ -176,6 +179,8 @@ static void add_table(struct hrt_kern_isa *t, const char *name,
 
 static void init(void)
 {
+	for (uint32_t h = 0; h < (1u << 16); h++)
+		hrt_f16_tab[h] = hrt_fp16_to_f32((uint16_t)h);
 	int na = 0;
 	add_table(&tab_ref, "ref", NULL, &na);
 	if (hrt_kern_fill_avx2 && cpu_has_avx2())

@@ -70,6 +70,11 @@ struct hrt_kern_isa {
 		       const uint16_t *q, int nq, size_t qs, float *out, size_t os);
 };
 
+/* fp32 of every fp16 bit pattern (hrt_fp16_to_f32), filled before any
+ * ISA table: kernels convert a block's scale by one load instead of a
+ * vcvtph2ps from a general register */
+extern float hrt_f16_tab[1 << 16];
+
 /* The table in use. Never NULL. Thread-safe after the first call.
  * Benchmark knobs, read once: HEARTH_TILE_N=k sets tile_n of every
  * activation type with tiles (tiles below k tokens: 0 or 1 none, 2 decode

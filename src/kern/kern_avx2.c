@@ -23,9 +23,7 @@
 #include "kern/kern.h"
 #include "kern/quant_blocks.h"
 
-/* kern_vnni_avx2.c compiles this file again with AVX-VNNI (HRT_AVX2_VNNI):
- * the same kernels with vpdpbusd for the byte products, as its own table */
-#ifdef HRT_AVX2_VNNI
+#ifdef HRT_AVX2_VNNI /* kern_vnni_avx2.c: its own table (see above) */
 #define FILL_AVX2 hrt_kern_fill_avx2vnni
 #else
 #define FILL_AVX2 hrt_kern_fill_avx2
@@ -42,13 +40,10 @@ void FILL_AVX2(struct hrt_kern_isa *t);
 
 /* ---------------------------------------------------------------- helpers */
 
-/* fp16 -> fp32 from a table (filled by hrt_kern_fill_avx2): one load
- * instead of a vcvtph2ps from a general register (two uops) per block */
-static float f16_tab[1 << 16];
-
+/* fp16 -> fp32 by one load (hrt_f16_tab) */
 ALWAYS_INLINE float f16(uint16_t h)
 {
-	return f16_tab[h];
+	return hrt_f16_tab[h];
 }
 
 ALWAYS_INLINE int32_t load_i32(const void *p)
@@ -1147,8 +1142,6 @@ static void softmax(float *x, int64_t n)
 
 void FILL_AVX2(struct hrt_kern_isa *t)
 {
-	for (uint32_t h = 0; h < 1u << 16; h++)
-		f16_tab[h] = _cvtsh_ss((unsigned short)h);
 	t->swiglu = swiglu;
 	t->softmax = softmax;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;

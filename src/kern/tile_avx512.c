@@ -16,8 +16,8 @@
  * activations of its lane), precomputed per token in the tile layout of the
  * activations, so it costs one shift per token and step. Per row, token and
  * step: vpdpbusd, a conversion, a multiply by the activation scales and an
- * fma with the weight scales (per row and step: two broadcasts from f16_tab,
- * which are loads, and a blend).
+ * fma with the weight scales (per row and step: two broadcasts from
+ * hrt_f16_tab, which are loads, and a blend).
  *
  * K-quants (Q2_K..Q6_K) read plain Q8_K rows. Per super-block and row the
  * codes (unsigned) and the group scales as int16 words are unpacked once;
@@ -29,7 +29,6 @@
  * Integer sums are exact; float scaling is per block (legacy) or
  * super-block, in another order than kern/quant_ref.c: ~1e-6 relative.
  */
-#include <pthread.h>
 
 #include "kern/avx512_int.h"
 
@@ -50,19 +49,9 @@ ALWAYS_INLINE float load_f32(const void *p)
 	return v;
 }
 
-/* fp16 -> fp32 of every half, filled by hrt_kern_fill_avx512_tile: the
- * weight scales of the legacy formats come from here by broadcast loads,
- * which keeps their conversion off the vector ports (decode of those
- * formats is bound by vector uops, not by memory) */
-static float f16_tab[1 << 16];
+/* the weight scales of the legacy formats come from hrt_f16_tab by
+ * broadcast loads, which keeps their conversion off the vector ALUs */
 static const float f16_zero = 0;
-static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
-
-static void f16_fill(void)
-{
-	for (uint32_t h = 0; h < (1u << 16); h++)
-		f16_tab[h] = f16((uint16_t)h);
-}
 
 /* ---------------------------------------- tile layout of Q8_0 / Q8_1 rows */
 
@@ -239,8 +228,8 @@ ALWAYS_INLINE void lg_step(const enum lg t, const int R, const int T, const uint
 				_mm_prefetch((const char *)p + pf + 64, _MM_HINT_T0);
 		}
 		__m512i u = lg_codes(t, p, one);
-		const float *d0 = &f16_tab[load_u16(p)];
-		const float *d1 = one ? &f16_zero : &f16_tab[load_u16(p + bs)];
+		const float *d0 = &hrt_f16_tab[load_u16(p)];
+		const float *d1 = one ? &f16_zero : &hrt_f16_tab[load_u16(p + bs)];
 		/* two broadcasts from memory (load ports) and a blend */
 		const __m512 dw = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(*d0),
 						       _mm512_set1_ps(*d1));
@@ -339,8 +328,8 @@ ALWAYS_INLINE void kq_row(const enum kq t, const uint8_t *p, struct krow *k)
 		for (int c = 0; c < 4; c++)
 			k->sv[c] = _mm512_shuffle_epi8(sb, ldz(g32_shuf[c]));
 		k->x = _mm512_shuffle_epi8(sb, ldz(mins_shuf));
-		k->d = _mm512_set1_ps(f16_tab[b4->d]);
-		k->dm = _mm512_set1_ps(f16_tab[b4->dmin]);
+		k->d = _mm512_set1_ps(hrt_f16_tab[b4->d]);
+		k->dm = _mm512_set1_ps(hrt_f16_tab[b4->dmin]);
 		return;
 	}
 	__m256i s16;
@@ -348,20 +337,20 @@ ALWAYS_INLINE void kq_row(const enum kq t, const uint8_t *p, struct krow *k)
 		const struct hrt_blk_q6_k *b = (const void *)p;
 		q6k_codes(b, k->u);
 		s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
-		k->d = _mm512_set1_ps(f16_tab[b->d]);
+		k->d = _mm512_set1_ps(hrt_f16_tab[b->d]);
 	} else if (t == KQ_Q3_K) {
 		const struct hrt_blk_q3_k *b = (const void *)p;
 		q3k_codes(b, k->u);
 		s16 = _mm256_cvtepi8_epi16(q3k_scale_bytes(b->scales));
-		k->d = _mm512_set1_ps(f16_tab[b->d]);
+		k->d = _mm512_set1_ps(hrt_f16_tab[b->d]);
 	} else {
 		const struct hrt_blk_q2_k *b = (const void *)p;
 		q2bit_codes(b->qs, k->u);
 		__m256i sm = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
 		s16 = _mm256_and_si256(sm, _mm256_set1_epi16(15));
 		k->x = _mm512_zextsi256_si512(_mm256_srli_epi16(sm, 4));
-		k->d = _mm512_set1_ps(f16_tab[b->d]);
-		k->dm = _mm512_set1_ps(f16_tab[b->dmin]);
+		k->d = _mm512_set1_ps(hrt_f16_tab[b->d]);
+		k->dm = _mm512_set1_ps(hrt_f16_tab[b->dmin]);
 	}
 	__m512i sz = _mm512_zextsi256_si512(s16);
 	_Pragma("GCC unroll 4")
@@ -969,7 +958,6 @@ RLTILES(rl_q6_k, rlk_tile, KQ_Q6_K, HRT_QK_K, 6, tile_q6_k)
 
 void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 {
-	pthread_once(&f16_once, f16_fill);
 	t->tile[HRT_Q4_0] = rl_q4_0;
 	t->tile[HRT_Q5_0] = tile_q5_0;
 	t->tile[HRT_Q8_0] = rl_q8_0;
