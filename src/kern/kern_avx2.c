@@ -318,11 +318,8 @@ ALWAYS_INLINE __m256i q5_bits(__m256i u, const uint8_t *qh)
 ALWAYS_INLINE __m256i dot_off(__m256i u, __m256i a, int off)
 {
 #ifdef HRT_AVX2_VNNI
-	__m256i d = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, a);
-	if (off)
-		d = _mm256_sub_epi32(d, _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(),
-								_mm256_set1_epi8((char)off), a));
-	return d;
+	__m256i d = dot_us(u, a);
+	return off ? _mm256_sub_epi32(d, dot_us(_mm256_set1_epi8((char)off), a)) : d;
 #else
 	__m256i p = _mm256_maddubs_epi16(u, a);
 	if (off)
