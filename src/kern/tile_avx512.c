@@ -468,6 +468,21 @@ ALWAYS_INLINE void q40_seq_step(const uint8_t *p, const uint8_t *a, __m512 *f)
 	*f = _mm512_fmadd_ps(xs, dw, *f);
 }
 
+/* Q8_0, blocks 2s and 2s + 1 of one row against one token: the codes as
+ * lg_step reads them, both scales by two word loads and one conversion
+ * instead of two words, two table reads and a blend (13-16 % faster
+ * single-thread with the rows in L2; a 2-thread decode of the 1B Q8_0
+ * bench model, bound by the memory, measured the same) */
+ALWAYS_INLINE void q80_seq_step(const uint8_t *p, const uint8_t *a, __m512 *f)
+{
+	const __m512i u = lg_codes(LG_Q8_0, p, false);
+	const __m512 dw = lg_f16x2(p, lg_bs(LG_Q8_0), 0, false, 0xffff);
+	const __m512i N = _mm512_slli_epi32(ldz(a + 64), 7);
+	const __m512i acc = _mm512_dpbusd_epi32(N, u, ldz(a));
+	const __m512 xs = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(a + 128));
+	*f = _mm512_fmadd_ps(xs, dw, *f);
+}
+
 /* step s of one row against one token: a legacy format (kq false: blocks
  * 2s and 2s + 1, or 2s alone when one) or a k-quant (kq true: super-block
  * s) */
@@ -476,6 +491,9 @@ ALWAYS_INLINE void seq_step(const bool kq, const int t, const uint8_t *const *ro
 {
 	if (!kq && t == LG_Q4_0 && !one)
 		q40_seq_step(row[0] + (size_t)s * 2 * lg_bs(LG_Q4_0), a[0] + (size_t)s * TS,
+			     &f[0][0]);
+	else if (!kq && t == LG_Q8_0 && !one)
+		q80_seq_step(row[0] + (size_t)s * 2 * lg_bs(LG_Q8_0), a[0] + (size_t)s * TS,
 			     &f[0][0]);
 	else if (kq)
 		kq_step((enum kq)t, 1, 1, row, a, s, f, 0);
