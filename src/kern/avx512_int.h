@@ -203,15 +203,25 @@ ALWAYS_INLINE void q3k_codes(const struct hrt_blk_q3_k *b, __m512i u[4])
 	}
 }
 
-/* Q4_K / Q5_K scales: bytes 0..7 the 6-bit scales, 8..15 the mins */
-ALWAYS_INLINE __m128i k4_scale_bytes(const uint8_t *s)
+/* Q4_K / Q5_K scales in general registers: the 8 six-bit scales (*sc, byte
+ * i: group i) and the 8 mins (*mn) */
+ALWAYS_INLINE void k4_scale_u64(const uint8_t *s, uint64_t *sc, uint64_t *mn)
 {
 	uint32_t s0 = (uint32_t)load_i32(s), s1 = (uint32_t)load_i32(s + 4),
 		 s2 = (uint32_t)load_i32(s + 8);
 	uint32_t sc_lo = s0 & 0x3f3f3f3f, m_lo = s1 & 0x3f3f3f3f;
 	uint32_t sc_hi = (s2 & 0x0f0f0f0f) | ((s0 >> 6) & 0x03030303) << 4;
 	uint32_t m_hi = ((s2 >> 4) & 0x0f0f0f0f) | ((s1 >> 6) & 0x03030303) << 4;
-	return _mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)m_lo, (int)m_hi);
+	*sc = sc_lo | (uint64_t)sc_hi << 32;
+	*mn = m_lo | (uint64_t)m_hi << 32;
+}
+
+/* the same as one vector: bytes 0..7 the scales, 8..15 the mins */
+ALWAYS_INLINE __m128i k4_scale_bytes(const uint8_t *s)
+{
+	uint64_t sc, mn;
+	k4_scale_u64(s, &sc, &mn);
+	return _mm_set_epi64x((long long)mn, (long long)sc);
 }
 
 /* the same as int32 lanes: 0..7 the scales, 8..15 the mins */
