@@ -15,7 +15,8 @@
 # token / read bandwidth measured by bench/bw with the same threads) and
 # tg/bound; with PEER_BENCH, the peer's medians and our/peer ratios. Then
 # tg against the bound again with each run paired with its own bandwidth
-# measurement.
+# measurement, and the step's matrices as products against reading them
+# (bench/ceiling).
 # Nothing here asserts a speed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -150,6 +151,23 @@ for ty in $ENGINE_TYPES; do
 		printf '| %s | %s-%s | %.2f | %.2f |\n' "$ty" "$lo" "$hi" "$r1" "$r2"
 	fi
 done
+
+# where the rest goes: the step's matrices as products, read without
+# arithmetic, and an anonymous buffer of the same size read the same way
+# (bench/ceiling.c, medians of alternating passes in one process)
+CEIL=${CEILING_BIN:-$(dirname "$H")/ceiling}
+if [ -n "$ENGINE_TYPES" ] && [ -x "$CEIL" ]; then
+	echo
+	echo "## decode's matrices: products against reading them (bench/ceiling, 7 alternating passes)"
+	echo
+	header type "products GB/s" "stream GB/s" "anon GB/s" products/stream stream/anon
+	for ty in $ENGINE_TYPES; do
+		j=$("$CEIL" "$OUT/llama-3.2-1b-$vtag-$ty.gguf" -t "$TH" -r 7 --json)
+		printf '| %s | %s | %s | %s | %s | %s |\n' "$ty" "$(echo "$j" | field products_gbs)" \
+			"$(echo "$j" | field stream_gbs)" "$(echo "$j" | field anon_gbs)" \
+			"$(echo "$j" | field products_stream)" "$(echo "$j" | field stream_anon)"
+	done
+fi
 echo
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
 
