@@ -439,13 +439,13 @@ ALWAYS_INLINE void kq_tile(const enum kq t, const int T, int64_t ns, const uint8
 /*
  * Q4_0, blocks 2s and 2s + 1 of one row against one token, from two loads
  * of the row (p: block 2s): the 32 bytes at p (d0, q0, d1 and 12 bytes of
- * q1) and the 16 at p + 20 (q1). lg_step spends four more on the scales
- * (two words, two table reads) and one on the codes, and the load ports
- * were what bound this step: in a 2-thread decode of the 1B Q4_0 bench
- * model, medians of 6 alternating runs, 54.8 -> 60.3 tok/s; the file's
- * products back to back (2 threads, 601 MB) 37 -> 41-44 GB/s. Same
- * integer sums and the same float operations in the same order as
- * lg_step.
+ * q1) and the 16 at p + 20 (q1). lg_step reads the codes with two loads
+ * too and spends four more on the scales (two words, two table reads),
+ * and the load ports were what bound this step: in a 2-thread decode of
+ * the 1B Q4_0 bench model, medians of 6 alternating runs, 54.8 -> 60.3
+ * tok/s; the file's products back to back (2 threads, 601 MB) 37 -> 41-44
+ * GB/s. Same integer sums and the same float operations in the same order
+ * as lg_step.
  */
 static const int16_t q40_words[32] __attribute__((aligned(64))) = {
 	1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, /* q0 from p */
