@@ -33,7 +33,9 @@ struct rd {
 };
 
 /* thread ith of nth sums its share of the words (8 accumulators, as
- * bench/bw) */
+ * bench/bw). Not cmd_bench.c's bw_read, which is the same loop: the
+ * library is built portable, and that loop read 37 GB/s here where this
+ * file's -march=native build reads 62, as bench/bw does */
 static void read_part(void *ctx, int ith, int nth)
 {
 	struct rd *r = ctx;
