@@ -143,3 +143,25 @@ else pass bench_nothing; fi
 if "$H" bench "$T/missing.gguf" >"$T/o" 2>"$T/e"; then fail bench_missing_model "status 0"
 elif ! grep -q "missing.gguf" "$T/e"; then fail bench_missing_model "$(cat "$T/e")"
 else pass bench_missing_model; fi
+
+# bench/ceiling (built beside hearth): decode's matrices as products, as
+# plain reads and an anonymous buffer's read; every figure reported and
+# positive, one matrix per layer projection (7 per layer) and the output
+C=$(dirname "$H")/ceiling
+nl=$("$H" show "$T/q-Q4_K_M.gguf" 2>/dev/null | grep -o "[0-9]* layers" | head -1 | cut -d' ' -f1)
+if [ ! -x "$C" ]; then skip ceiling_json "$C not built"
+elif [ -z "$nl" ]; then fail ceiling_json "hearth show gave no layer count"
+elif "$C" "$T/q-Q4_K_M.gguf" -t 2 -r 1 --json >"$T/o" 2>"$T/e" &&
+	grep -q "\"matrices\":$((nl * 7 + 1))," "$T/o" && grep -q '"threads":2,' "$T/o" &&
+	awk '{ n = 0; for (i = 1; i <= 3; i++) { f = i == 1 ? "products" : i == 2 ? "stream" : "anon"
+		if (match($0, "\"" f "_gbs\":[0-9.]+")) { v = substr($0, RSTART + length(f) + 7, RLENGTH - length(f) - 7); n += v + 0 > 0 } }
+		ok = n == 3 } END { exit !ok }' "$T/o"; then
+	pass ceiling_json
+else fail ceiling_json "$(cat "$T/e" "$T/o" | head -3)"; fi
+if [ -x "$C" ]; then
+	"$C" >"$T/o" 2>"$T/e"; rc=$?
+	"$C" "$T/missing.gguf" >"$T/o" 2>"$T/e2"; rc2=$?
+	if [ "$rc" -ne 2 ] || ! grep -q usage "$T/e"; then fail ceiling_errors "no arguments: status $rc"
+	elif [ "$rc2" -ne 1 ] || ! grep -q "missing.gguf" "$T/e2"; then fail ceiling_errors "missing file: status $rc2"
+	else pass ceiling_errors; fi
+fi
