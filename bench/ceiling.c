@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/util.h"
 #include "kern/kern.h"
@@ -46,13 +45,6 @@ static void read_part(void *ctx, int ith, int nth)
 		for (int k = 0; k < 8; k++)
 			a[k] += r->p[i + k];
 	r->sum[ith & 63] += a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static int cmp(const void *a, const void *b)
@@ -148,7 +140,7 @@ int main(int argc, char **argv)
 	struct rd rd = { 0 };
 	for (long rep = -1; rep < reps; rep++) { /* rep -1 warms up */
 		for (int v = 0; v < 3; v++) {
-			double t0 = now();
+			uint64_t t0 = hrt_now_ns();
 			if (v == 0) {
 				for (size_t i = 0; i < nw; i++)
 					hrt_matmul(pool, &w[i], x, 1, y, scr);
@@ -163,7 +155,7 @@ int main(int argc, char **argv)
 				rd.n = anon_words;
 				hrt_pool_run(pool, read_part, &rd);
 			}
-			double t = now() - t0;
+			double t = (double)(hrt_now_ns() - t0) * 1e-9;
 			if (rep >= 0)
 				gbs[v][rep] = bytes / t / 1e9;
 		}
