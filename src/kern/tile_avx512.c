@@ -452,7 +452,7 @@ static const int16_t q40_words[32] __attribute__((aligned(64))) = {
 	32, 33, 34, 35, 36, 37, 38, 39, 32, 33, 34, 35, 36, 37, 38, 39, /* q1 */
 };
 
-ALWAYS_INLINE void q40_seq_step(const uint8_t *p, const uint8_t *a, __m512 *f)
+ALWAYS_INLINE void q40_pair(const uint8_t *p, __m512i *u, __m512 *dw)
 {
 	__m256i y = _mm256_loadu_si256((const __m256i *)p);
 	const __m128i x = _mm_loadu_si128((const __m128i *)(p + 20));
@@ -463,26 +463,17 @@ ALWAYS_INLINE void q40_seq_step(const uint8_t *p, const uint8_t *a, __m512 *f)
 	__m512i z = _mm512_permutex2var_epi16(_mm512_castsi256_si512(y), ldz(q40_words),
 					      _mm512_castsi128_si512(x));
 	z = _mm512_mask_srli_epi16(z, 0xff00ff00u, z, 4);
-	const __m512i u = _mm512_and_si512(z, _mm512_set1_epi8(15));
+	*u = _mm512_and_si512(z, _mm512_set1_epi8(15));
 	/* the fp16 words 0 (d0) and 9 (d1) to lanes 0-7 and 8-15 */
 	const __m256i iw = _mm256_setr_epi16(0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9);
-	const __m512 dw = _mm512_cvtph_ps(_mm256_permutexvar_epi16(iw, y));
-	const __m512i N = _mm512_slli_epi32(ldz(a + 64), 3);
-	const __m512i acc = _mm512_dpbusd_epi32(N, u, ldz(a));
-	const __m512 xs = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(a + 128));
-	*f = _mm512_fmadd_ps(xs, dw, *f);
+	*dw = _mm512_cvtph_ps(_mm256_permutexvar_epi16(iw, y));
 }
 
-/* Q8_0, blocks 2s and 2s + 1 of one row against one token: the codes as
- * lg_step reads them, both scales by two word loads and one conversion
- * instead of two words, two table reads and a blend (13-16 % faster
- * single-thread with the rows in L2; a 2-thread decode of the 1B Q8_0
- * bench model, bound by the memory, measured the same) */
-ALWAYS_INLINE void q80_seq_step(const uint8_t *p, const uint8_t *a, __m512 *f)
+/* one token's share of a block pair, as lg_step computes it: codes u
+ * (element order) and weight scales dw against the activation step at a */
+ALWAYS_INLINE void seq_pair(const enum lg t, __m512i u, __m512 dw, const uint8_t *a, __m512 *f)
 {
-	const __m512i u = lg_codes(LG_Q8_0, p, false);
-	const __m512 dw = lg_f16x2(p, lg_bs(LG_Q8_0), 0, false, 0xffff);
-	const __m512i N = _mm512_slli_epi32(ldz(a + 64), 7);
+	const __m512i N = _mm512_slli_epi32(ldz(a + 64), (unsigned)lg_sh(t));
 	const __m512i acc = _mm512_dpbusd_epi32(N, u, ldz(a));
 	const __m512 xs = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(a + 128));
 	*f = _mm512_fmadd_ps(xs, dw, *f);
@@ -494,16 +485,28 @@ ALWAYS_INLINE void q80_seq_step(const uint8_t *p, const uint8_t *a, __m512 *f)
 ALWAYS_INLINE void seq_step(const bool kq, const int t, const uint8_t *const *row,
 			    const uint8_t *const *a, int64_t s, bool one, __m512 f[1][TT])
 {
-	if (!kq && t == LG_Q4_0 && !one)
-		q40_seq_step(row[0] + (size_t)s * 2 * lg_bs(LG_Q4_0), a[0] + (size_t)s * TS,
-			     &f[0][0]);
-	else if (!kq && t == LG_Q8_0 && !one)
-		q80_seq_step(row[0] + (size_t)s * 2 * lg_bs(LG_Q8_0), a[0] + (size_t)s * TS,
-			     &f[0][0]);
-	else if (kq)
+	if (!kq && !one && (t == LG_Q4_0 || t == LG_Q8_0)) {
+		const uint8_t *p = row[0] + (size_t)s * 2 * lg_bs((enum lg)t);
+		__m512i u;
+		__m512 dw;
+		if (t == LG_Q4_0) {
+			q40_pair(p, &u, &dw);
+		} else {
+			/* Q8_0: the codes as lg_step reads them, both scales by
+			 * two word loads and one conversion instead of two
+			 * words, two table reads and a blend (13-16 % faster
+			 * single-thread with the rows in L2; a 2-thread decode
+			 * of the 1B Q8_0 bench model, bound by the memory,
+			 * measured the same) */
+			u = lg_codes(LG_Q8_0, p, false);
+			dw = lg_f16x2(p, lg_bs(LG_Q8_0), 0, false, 0xffff);
+		}
+		seq_pair((enum lg)t, u, dw, a[0] + (size_t)s * TS, &f[0][0]);
+	} else if (kq) {
 		kq_step((enum kq)t, 1, 1, row, a, s, f, 0);
-	else
+	} else {
 		lg_step((enum lg)t, 1, 1, row, a, 2 * s, one, f, 0);
+	}
 }
 
 /* one row against one token, steps alternating between two accumulators;
