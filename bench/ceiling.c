@@ -25,6 +25,8 @@
 #include "model/model.h"
 #include "model/model_int.h"
 
+#define MAX_REPS 99
+
 struct rd {
 	const uint64_t *p;
 	size_t n; /* words */
@@ -81,7 +83,7 @@ int main(int argc, char **argv)
 		else
 			nth = 0; /* unknown argument: usage */
 	}
-	if (!path || nth < 1 || nth > 64 || reps < 1 || reps > 99) {
+	if (!path || nth < 1 || nth > 64 || reps < 1 || reps > MAX_REPS) {
 		fprintf(stderr, "usage: ceiling MODEL.gguf [-t THREADS (1-64)] [-r REPS (1-99)] [--json]\n");
 		return 2;
 	}
@@ -134,9 +136,7 @@ int main(int argc, char **argv)
 		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
 		x[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 2 - 1);
 	}
-	double *gbs[3];
-	for (int v = 0; v < 3; v++)
-		gbs[v] = calloc((size_t)reps, sizeof(double));
+	static double gbs[3][MAX_REPS];
 	struct rd rd = { 0 };
 	for (long rep = -1; rep < reps; rep++) { /* rep -1 warms up */
 		for (int v = 0; v < 3; v++) {
@@ -176,8 +176,6 @@ int main(int argc, char **argv)
 		printf("%zu matrices, %.0f MB, %ld threads, medians of %ld: products %.1f GB/s, "
 		       "stream %.1f, anon %.1f; products/stream %.2f, stream/anon %.2f\n",
 		       nw, bytes / 1e6, nth, reps, p, s, a, p / s, s / a);
-	for (int v = 0; v < 3; v++)
-		free(gbs[v]);
 	hrt_pool_free(pool);
 	hrt_free_aligned(scr);
 	hrt_free_aligned(y);
