@@ -172,6 +172,8 @@ static void add_table(struct hrt_kern_isa *t, const char *name,
 	if (fill) {
 		fill(t);
 		check_panels(t);
+		if (!env_int("HEARTH_DEC", 1))
+			memset(t->dec, 0, sizeof(t->dec));
 	}
 	avail[(*na)++] = name;
 	current = t;
@@ -261,6 +263,25 @@ static enum mm_mode mm_mode(const struct hrt_kern_isa *k, uint32_t at, int n)
 	return MODE_ROWS;
 }
 
+/* decode of wtype in its own layout (dec[]): one token, whole columns */
+static bool dec_on(const struct hrt_kern_isa *k, uint32_t wtype, int64_t ncols, int n)
+{
+	return n == 1 && k->dec[wtype] && ncols % k->dec_cols[wtype] == 0;
+}
+
+static size_t dec_bytes(const struct hrt_kern_isa *k, uint32_t wtype, int64_t ncols)
+{
+	uint64_t b = 0;
+	hrt_type_row_bytes(wtype, (uint64_t)ncols, &b);
+	return (size_t)((b * k->dec_act_x[wtype] + 63) & ~(uint64_t)63);
+}
+
+uint32_t hrt_kern_act_key(uint32_t wtype, int64_t ncols, int n)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	return dec_on(k, wtype, ncols, n) ? HRT_TYPE_COUNT + wtype : hrt_kern_act_type(wtype);
+}
+
 static size_t act_row_bytes(const struct hrt_kern_isa *k, uint32_t at, int64_t ncols,
 			    enum mm_mode mode)
 {
@@ -307,6 +328,8 @@ size_t hrt_matmul_scratch(uint32_t wtype, int64_t ncols, int n)
 		need = HRT_MAX(need, scratch_at(k, at, ncols, tn - 1));
 	if (n > 1)
 		need = HRT_MAX(need, scratch_at(k, at, ncols, 1));
+	if (dec_on(k, wtype, ncols, 1))
+		need = HRT_MAX(need, dec_bytes(k, wtype, ncols));
 	return need;
 }
 
@@ -346,6 +369,10 @@ size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
 			   int64_t ncols, const float *X, int n, void *dst)
 {
 	const struct hrt_kern_isa *k = hrt_kern();
+	if (dec_on(k, wtype, ncols, n)) {
+		k->dec_quantize[wtype](X, dst, ncols);
+		return dec_bytes(k, wtype, ncols);
+	}
 	uint32_t at = hrt_kern_act_type(wtype);
 	enum mm_mode mode = mm_mode(k, at, n);
 	struct quant_job j = { k, at, X, ncols, dst,
@@ -484,6 +511,10 @@ void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
 	hrt_gemm_fn g = mode == MODE_TILE ? k->tile[W->type]
 			: mode == MODE_PANEL || (n > 1 && !k->panel[at]) ? k->gemm[W->type]
 									: NULL;
+	if (dec_on(k, W->type, W->ncols, n)) { /* a tile of its own layout */
+		mode = MODE_TILE;
+		g = k->dec[W->type];
+	}
 	struct mm_job j = { W, act, astride, n, Y, k->vec_dot[W->type], g, mode, 0, NULL };
 	if (mode == MODE_PANEL) {
 		hrt_pool_run_n(pool, mm_worker, &j, hrt_pool_size(pool) * MM_TASKS_PER_THREAD);

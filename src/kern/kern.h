@@ -57,6 +57,14 @@ struct hrt_kern_isa {
 	int tile_n[HRT_TYPE_COUNT];
 	hrt_from_float_fn tile_quantize[HRT_TYPE_COUNT];
 	uint32_t tile_blk_bytes[HRT_TYPE_COUNT];
+	/* by weight type, optional: decode (one token) with an activation
+	 * layout of the weight type's own: dec (the gemm signature, nt = 1;
+	 * act: what dec_quantize wrote, dec_act_x times the weight row's
+	 * bytes) for rows of a multiple of dec_cols columns */
+	hrt_gemm_fn dec[HRT_TYPE_COUNT];
+	hrt_from_float_fn dec_quantize[HRT_TYPE_COUNT];
+	uint32_t dec_cols[HRT_TYPE_COUNT];
+	uint32_t dec_act_x[HRT_TYPE_COUNT];
 	/* SwiGLU: h[i] = silu(h[i]) * g[i] = h[i] / (1 + e^-h[i]) * g[i] */
 	void (*swiglu)(float *h, const float *g, int64_t n);
 	/* softmax in place over n >= 1 values (max subtracted first) */
@@ -78,7 +86,8 @@ extern float hrt_f16_tab[1 << 16];
 /* The table in use. Never NULL. Thread-safe after the first call.
  * Benchmark knobs, read once: HEARTH_TILE_N=k sets tile_n of every
  * activation type with tiles (tiles below k tokens: 0 or 1 none, 2 decode
- * only), HEARTH_PANEL_N=k the fewest tokens for panels. */
+ * only), HEARTH_PANEL_N=k the fewest tokens for panels, HEARTH_DEC=0 turns
+ * the decode layouts (dec[]) off. */
 const struct hrt_kern_isa *hrt_kern(void);
 /* Force a table by name; returns 0, or -1 if this CPU/build lacks it. */
 int hrt_kern_select(const char *name);
@@ -95,6 +104,10 @@ struct hrt_wt {
 
 /* activation type used for weights of type wtype under the current table */
 uint32_t hrt_kern_act_type(uint32_t wtype);
+/* what hrt_matmul_quantize writes for n rows of ncols against wtype: two
+ * weight types may share one conversion (hrt_matmul_pre) when their keys
+ * are equal (the activation type, or a layout of wtype's own for decode) */
+uint32_t hrt_kern_act_key(uint32_t wtype, int64_t ncols, int n);
 /* bytes of scratch hrt_matmul needs for up to n activation rows of ncols */
 size_t hrt_matmul_scratch(uint32_t wtype, int64_t ncols, int n);
 /* Y[t*W->nrows + r] = sum_k W[r][k] * X[t*ncols + k], t < n.
@@ -102,10 +115,11 @@ size_t hrt_matmul_scratch(uint32_t wtype, int64_t ncols, int n);
 void hrt_matmul(struct hrt_pool *pool, const struct hrt_wt *W, const float *X,
 		int n, float *Y, void *scratch);
 /* Same with activations already converted by hrt_matmul_quantize (act,
- * astride: what it wrote and returned, for the same n and an activation
- * type equal to that of W->type), so several matrices can share one
- * conversion. The layout is private to the table in use (rows of the
- * activation type, or panels of several tokens when n >= 2). */
+ * astride: what it wrote and returned, for the same n and ncols and an
+ * equal hrt_kern_act_key), so several matrices can share one conversion.
+ * The layout is private to the table in use (rows of the activation type,
+ * panels of several tokens when n >= 2, or a decode layout of the weight
+ * type). */
 void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
 		    const void *act, size_t astride, int n, float *Y);
 /* convert n rows of X into the activation type for wtype; returns stride */

@@ -428,7 +428,7 @@ static void mm3(struct hrt_compute *c, const struct hrt_wt *a,
 		const struct hrt_wt *b2, const struct hrt_wt *b3, const float *X,
 		int n, float *Ya, float *Yb, float *Yc)
 {
-	uint32_t ta = hrt_kern_act_type(a->type);
+	uint32_t ta = hrt_kern_act_key(a->type, a->ncols, n);
 	size_t st = hrt_matmul_quantize(c->pool, a->type, a->ncols, X, n, c->act);
 	hrt_matmul_pre(c->pool, a, c->act, st, n, Ya);
 	const struct hrt_wt *rest[2] = { b2, b3 };
@@ -436,8 +436,9 @@ static void mm3(struct hrt_compute *c, const struct hrt_wt *a,
 	for (int i = 0; i < 2; i++) {
 		if (!rest[i])
 			continue;
-		if (hrt_kern_act_type(rest[i]->type) != ta) {
-			ta = hrt_kern_act_type(rest[i]->type);
+		uint32_t tk = hrt_kern_act_key(rest[i]->type, rest[i]->ncols, n);
+		if (tk != ta) {
+			ta = tk;
 			st = hrt_matmul_quantize(c->pool, rest[i]->type, rest[i]->ncols, X, n, c->act);
 		}
 		hrt_matmul_pre(c->pool, rest[i], c->act, st, n, ys[i]);

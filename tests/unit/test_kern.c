@@ -583,73 +583,82 @@ static double min_term(const uint8_t *row, size_t bs, const float *a, int64_t n)
 	return s;
 }
 
+/* Y = X W^T of nrows x ncols weights of type wt against each token count
+ * in toks (1 and 2 threads) against the naive product; the weight rows
+ * start misalign bytes past a 64-byte boundary */
+static void matmul_case(uint32_t wt, int64_t ncols, int64_t nrows, const int *toks, int ntoks,
+			size_t misalign)
+{
+	uint32_t at = hrt_kern_act_type(wt);
+	int nmax = 1;
+	for (int i = 0; i < ntoks; i++)
+		nmax = HRT_MAX(nmax, toks[i]);
+	struct hrt_wt W = { wt, ncols, nrows, row_bytes(wt, ncols), NULL };
+	uint8_t *wbuf = xmalloc(W.row_bytes * (size_t)nrows + misalign), *wd = wbuf + misalign;
+	fill_blocks(wt, wd, ncols * nrows, 31 + (uint64_t)nrows + wt);
+	W.data = wd;
+	float *deq = xmalloc((size_t)(ncols * nrows) * sizeof(float));
+	for (int64_t r = 0; r < nrows; r++)
+		hrt_wt_row(&W, r, deq + r * ncols);
+	float *X = xmalloc((size_t)(ncols * nmax) * sizeof(float));
+	fill_x(X, ncols * nmax, 8 + (uint64_t)nrows);
+	float *Xq = xmalloc((size_t)(ncols * nmax) * sizeof(float));
+	uint8_t *tmp = xmalloc(row_bytes(at, ncols));
+	for (int t = 0; t < nmax; t++) {
+		hrt_type_get(at)->from_float(X + t * ncols, tmp, ncols);
+		hrt_type_get(at)->to_float(tmp, Xq + t * ncols, ncols);
+	}
+	float *Y = xmalloc((size_t)(nrows * nmax) * sizeof(float));
+	for (int ti = 0; ti < ntoks; ti++)
+		for (int th = 0; th < 2; th++) {
+			int n = toks[ti];
+			void *scr = xmalloc(hrt_matmul_scratch(wt, ncols, n));
+			hrt_matmul(pools[th], &W, X, n, Y, scr);
+			int bad = 0;
+			for (int t = 0; t < n && !bad; t++)
+				for (int64_t r = 0; r < nrows && !bad; r++) {
+					double s = 0, sc = 0;
+					for (int64_t e = 0; e < ncols; e++) {
+						double p = (double)deq[r * ncols + e] * Xq[t * ncols + e];
+						s += p;
+						sc += fabs(p);
+					}
+					/* Q4_1/Q5_1 take the block sums of the
+					 * activations as fp16 (Q8_1's s, as ggml):
+					 * m * s is off by up to 2^-10 relative: d and s
+					 * both rounded to fp16 */
+					if (at == HRT_Q8_1)
+						sc += min_term(wd + (size_t)r * W.row_bytes,
+							       hrt_type_get(wt)->size, Xq + t * ncols,
+							       ncols) * 0x1p-10 / REL_TOL;
+					float got = Y[(size_t)t * (size_t)nrows + (size_t)r];
+					if (!close_to(got, s, sc)) {
+						CHECKF(0, "%s matmul %s %lldx%lld+%zu n=%d threads=%d: Y[%d][%lld] %.9g, naive %.9g",
+						       cur_isa, hrt_type_name(wt), (long long)nrows,
+						       (long long)ncols, misalign, n, th + 1, t, (long long)r,
+						       (double)got, s);
+						bad = 1;
+					}
+				}
+			hrt_free_aligned(scr);
+		}
+	hrt_free_aligned(wbuf);
+	hrt_free_aligned(deq);
+	hrt_free_aligned(X);
+	hrt_free_aligned(Xq);
+	hrt_free_aligned(tmp);
+	hrt_free_aligned(Y);
+}
+
 static void matmul_one(void)
 {
 	static const int toks[] = { 1, 2, 7, 16, 37 };
 	static const int64_t rows_n[] = { 1, 19, 100 };
 	for (size_t i = 0; i < HRT_ARRAY_LEN(w_types); i++) {
 		uint32_t wt = w_types[i];
-		uint32_t at = hrt_kern_act_type(wt);
 		int64_t ncols = hrt_type_get(wt)->blck == 256 ? 768 : 96;
-		for (size_t ri = 0; ri < HRT_ARRAY_LEN(rows_n); ri++) {
-			int64_t nrows = rows_n[ri];
-			struct hrt_wt W = { wt, ncols, nrows, row_bytes(wt, ncols), NULL };
-			uint8_t *wd = xmalloc(W.row_bytes * (size_t)nrows);
-			fill_blocks(wt, wd, ncols * nrows, 31 + (uint64_t)nrows + wt);
-			W.data = wd;
-			float *deq = xmalloc((size_t)(ncols * nrows) * sizeof(float));
-			for (int64_t r = 0; r < nrows; r++)
-				hrt_wt_row(&W, r, deq + r * ncols);
-			float *X = xmalloc((size_t)(ncols * 37) * sizeof(float));
-			fill_x(X, ncols * 37, 8 + (uint64_t)nrows);
-			float *Xq = xmalloc((size_t)(ncols * 37) * sizeof(float));
-			uint8_t *tmp = xmalloc(row_bytes(at, ncols));
-			for (int t = 0; t < 37; t++) {
-				hrt_type_get(at)->from_float(X + t * ncols, tmp, ncols);
-				hrt_type_get(at)->to_float(tmp, Xq + t * ncols, ncols);
-			}
-			float *Y = xmalloc((size_t)(nrows * 37) * sizeof(float));
-			for (size_t ti = 0; ti < HRT_ARRAY_LEN(toks); ti++)
-				for (int th = 0; th < 2; th++) {
-					int n = toks[ti];
-					void *scr = xmalloc(hrt_matmul_scratch(wt, ncols, n));
-					hrt_matmul(pools[th], &W, X, n, Y, scr);
-					int bad = 0;
-					for (int t = 0; t < n && !bad; t++)
-						for (int64_t r = 0; r < nrows && !bad; r++) {
-							double s = 0, sc = 0;
-							for (int64_t e = 0; e < ncols; e++) {
-								double p = (double)deq[r * ncols + e] *
-									   Xq[t * ncols + e];
-								s += p;
-								sc += fabs(p);
-							}
-							/* Q4_1/Q5_1 take the block sums of the
-							 * activations as fp16 (Q8_1's s, as ggml):
-							 * m * s is off by up to 2^-10 relative: d and s
-							 * both rounded to fp16 */
-							if (at == HRT_Q8_1)
-								sc += min_term(wd + (size_t)r * W.row_bytes,
-									       hrt_type_get(wt)->size,
-									       Xq + t * ncols, ncols) * 0x1p-10 / REL_TOL;
-							float got = Y[(size_t)t * (size_t)nrows + (size_t)r];
-							if (!close_to(got, s, sc)) {
-								CHECKF(0, "%s matmul %s %lldx%lld n=%d threads=%d: Y[%d][%lld] %.9g, naive %.9g",
-								       cur_isa, hrt_type_name(wt), (long long)nrows,
-								       (long long)ncols, n, th + 1, t, (long long)r,
-								       (double)got, s);
-								bad = 1;
-							}
-						}
-					hrt_free_aligned(scr);
-				}
-			hrt_free_aligned(wd);
-			hrt_free_aligned(deq);
-			hrt_free_aligned(X);
-			hrt_free_aligned(Xq);
-			hrt_free_aligned(tmp);
-			hrt_free_aligned(Y);
-		}
+		for (size_t ri = 0; ri < HRT_ARRAY_LEN(rows_n); ri++)
+			matmul_case(wt, ncols, rows_n[ri], toks, (int)HRT_ARRAY_LEN(toks), 0);
 	}
 }
 
@@ -664,25 +673,73 @@ static void test_matmul(void)
 	hrt_pool_free(pools[1]);
 }
 
+/*
+ * Decode layouts (dec[] of the table, Q4_0 on AVX-512): one token against
+ * rows of 1024 and 3072 columns (one and three periods of its chunk
+ * pattern), rows on and off 64-byte boundaries (quantized types), every
+ * weight type (the others take their usual path at these shapes); and the
+ * layout is in use
+ * where the table has it (the key of one token differs from two tokens').
+ */
+static void matmul_dec_one(void)
+{
+	static const int toks[] = { 1, 2 };
+	static const int64_t cols_n[] = { 1024, 3072 };
+	static const int64_t rows_n[] = { 1, 19, 100 };
+	static const size_t mis[] = { 0, 2, 36 };
+	const struct hrt_kern_isa *k = hrt_kern();
+	for (size_t i = 0; i < HRT_ARRAY_LEN(w_types); i++) {
+		uint32_t wt = w_types[i];
+		if (k->dec[wt])
+			CHECKF(hrt_kern_act_key(wt, 1024, 1) != hrt_kern_act_key(wt, 1024, 2) &&
+				       hrt_kern_act_key(wt, 1056, 1) == hrt_kern_act_key(wt, 1056, 2),
+			       "%s %s: decode layout at 1024 columns only", cur_isa, hrt_type_name(wt));
+		else
+			CHECK(hrt_kern_act_key(wt, 1024, 1) == hrt_kern_act_type(wt));
+		for (size_t ci = 0; ci < HRT_ARRAY_LEN(cols_n); ci++)
+			for (size_t ri = 0; ri < HRT_ARRAY_LEN(rows_n); ri++)
+				for (size_t mi = 0; mi < HRT_ARRAY_LEN(mis); mi++)
+					/* a file's float rows are aligned; blocks, 2 bytes */
+					if (!mis[mi] || hrt_type_get(wt)->blck > 1)
+						matmul_case(wt, cols_n[ci], rows_n[ri], toks,
+							    (int)HRT_ARRAY_LEN(toks), mis[mi]);
+	}
+}
+
+static void test_matmul_dec(void)
+{
+	pools[0] = hrt_pool_new(1);
+	pools[1] = hrt_pool_new(2);
+	CHECK(pools[0] && pools[1]);
+	if (pools[0] && pools[1])
+		each_isa(matmul_dec_one);
+	hrt_pool_free(pools[0]);
+	hrt_pool_free(pools[1]);
+}
+
 /* shared activations (hrt_matmul_quantize once, hrt_matmul_pre for two
- * matrices of types with the same activation type), larger shapes */
+ * matrices of types with the same activation key), larger shapes: a
+ * batch, and one token (2048 columns: a decode layout where the table has
+ * one, then not shared between Q4_0 and Q8_0) */
 static void matmul_pre_one(void)
 {
 	static const uint32_t pairs[][2] = { { HRT_Q4_K, HRT_Q6_K }, { HRT_Q4_0, HRT_Q8_0 } };
+	static const int64_t shapes[][2] = { { 2304, 21 }, { 2048, 1 } };
 	struct hrt_pool *pool = hrt_pool_new(2);
-	for (size_t pi = 0; pi < HRT_ARRAY_LEN(pairs); pi++) {
-		int64_t ncols = 2304, nrows = 80;
-		int n = 21;
-		if (hrt_kern_act_type(pairs[pi][0]) != hrt_kern_act_type(pairs[pi][1]))
+	for (size_t pi = 0; pi < 2 * HRT_ARRAY_LEN(pairs); pi++) {
+		const uint32_t *pr = pairs[pi % HRT_ARRAY_LEN(pairs)];
+		int64_t ncols = shapes[pi / HRT_ARRAY_LEN(pairs)][0], nrows = 80;
+		int n = (int)shapes[pi / HRT_ARRAY_LEN(pairs)][1];
+		if (hrt_kern_act_key(pr[0], ncols, n) != hrt_kern_act_key(pr[1], ncols, n))
 			continue;
 		float *X = xmalloc((size_t)(ncols * n) * sizeof(float));
 		fill_x(X, ncols * n, 4242);
-		size_t need = HRT_MAX(hrt_matmul_scratch(pairs[pi][0], ncols, n),
-				      hrt_matmul_scratch(pairs[pi][1], ncols, n));
+		size_t need = HRT_MAX(hrt_matmul_scratch(pr[0], ncols, n),
+				      hrt_matmul_scratch(pr[1], ncols, n));
 		void *act = xmalloc(need);
-		size_t st = hrt_matmul_quantize(pool, pairs[pi][0], ncols, X, n, act);
+		size_t st = hrt_matmul_quantize(pool, pr[0], ncols, X, n, act);
 		for (int m = 0; m < 2; m++) {
-			uint32_t wt = pairs[pi][m];
+			uint32_t wt = pr[m];
 			struct hrt_wt W = { wt, ncols, nrows, row_bytes(wt, ncols), NULL };
 			uint8_t *wd = xmalloc(W.row_bytes * (size_t)nrows);
 			fill_blocks(wt, wd, ncols * nrows, 555 + (uint64_t)m);
@@ -1047,6 +1104,7 @@ int main(void)
 	RUN(test_gemm);
 	RUN(test_tile);
 	RUN(test_matmul);
+	RUN(test_matmul_dec);
 	RUN(test_matmul_pre);
 	RUN(test_pool_first_job);
 	RUN(test_pool_segs);
