@@ -18,7 +18,10 @@ LIBS := $(PKG_LIBS) -lm -pthread
 # without one still links): pull every object of the library in
 WHOLE = -Wl,--whole-archive $(1) -Wl,--no-whole-archive
 
-# per-ISA kernel files get their instruction-set flags; nothing else does
+# per-ISA kernel files get their instruction-set flags; nothing else does.
+# Keep scalar signed-byte dot products out of them: GCC 12.2 with
+# -mavx512vnni vectorized such a loop into vpdpbusd (unsigned x signed)
+# and got it wrong (seen 2026-11-27; intrinsics are not affected)
 ISA_avx2 := -mavx2 -mfma -mf16c
 ISA_avx512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni \
 	-mavx512bf16 -mavx2 -mfma -mf16c
