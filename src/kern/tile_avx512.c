@@ -593,11 +593,11 @@ ALWAYS_INLINE float kq_seq_row(const enum kq t, int64_t nb, const uint8_t *w, co
  *
  * Single-thread products with the rows in L2 or L3 (one matrix timed
  * repeatedly; 2048 columns and 64 to 8192 rows, 8192 and 16): 31-34 ->
- * 46-64 GB/s. From memory it changes nothing measurable here:
- * bench/ceiling's products the same (22-23 GB/s on 1 thread, 42-44 on 2,
- * alternating), 2-thread decode of the 1B Q4_0 bench model +1.7 %
- * (medians of 8 alternating runs, 63.5 -> 64.6 tok/s), within the noise.
- * HEARTH_DEC=0 turns it off to compare.
+ * 46-64 GB/s. From memory it needs the sparse prefetch (seq_pf): with a
+ * prefetch of every line it moved nothing (2-thread decode of the 1B Q4_0
+ * bench model 63.5 -> 64.6 tok/s, medians of 8 alternating runs); with
+ * seq_pf, 65.7 -> 83.4 (medians of 5, HEARTH_DEC=0 against 1, which turns
+ * it off to compare), where the pair step gains nothing from seq_pf.
  */
 #define DQ_PERIOD 9 /* chunks per 32 blocks */
 #define DQ_CHUNK 256 /* activation bytes per 64 bytes of a row */
