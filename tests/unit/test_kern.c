@@ -662,15 +662,21 @@ static void matmul_one(void)
 	}
 }
 
-static void test_matmul(void)
+/* fn on every table with pools of 1 and 2 threads */
+static void each_isa_pools(void (*fn)(void))
 {
 	pools[0] = hrt_pool_new(1);
 	pools[1] = hrt_pool_new(2);
 	CHECK(pools[0] && pools[1]);
 	if (pools[0] && pools[1])
-		each_isa(matmul_one);
+		each_isa(fn);
 	hrt_pool_free(pools[0]);
 	hrt_pool_free(pools[1]);
+}
+
+static void test_matmul(void)
+{
+	each_isa_pools(matmul_one);
 }
 
 /*
@@ -708,13 +714,7 @@ static void matmul_dec_one(void)
 
 static void test_matmul_dec(void)
 {
-	pools[0] = hrt_pool_new(1);
-	pools[1] = hrt_pool_new(2);
-	CHECK(pools[0] && pools[1]);
-	if (pools[0] && pools[1])
-		each_isa(matmul_dec_one);
-	hrt_pool_free(pools[0]);
-	hrt_pool_free(pools[1]);
+	each_isa_pools(matmul_dec_one);
 }
 
 /* shared activations (hrt_matmul_quantize once, hrt_matmul_pre for two
