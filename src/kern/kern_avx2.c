@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "kern/kern.h"
+#include "kern/prefetch.h"
 #include "kern/quant_blocks.h"
 
 #ifdef HRT_AVX2_VNNI /* kern_vnni_avx2.c: its own table (see above) */
@@ -88,32 +89,27 @@ ALWAYS_INLINE __m256i ld(const void *p)
 }
 
 /* Decode runs these dot products over weight rows one after another, the
- * rows of a thread's share contiguous: the bytes AHEAD_PF past the block
+ * rows of a thread's share contiguous: the bytes HRT_PF_AHEAD past the block
  * at p (sz bytes, a step) are prefetched, so the weights arrive as one
  * stream instead of a miss at every line (AVX2 decode of the 1B bench
  * models, 2 threads, medians of 5 alternating runs: Q4_0 45.3 -> 47.7
  * tok/s, Q8_0 33.3 -> 37.0, Q4_K_M 56.2 -> 58.9; the AVX-512 row kernels
  * prefetch the same distance). ahead_all prefetches every line; ahead one
- * per AHEAD_EVERY bytes (as the AVX-512 seq_pf), which leaves the stream
+ * per 2 KiB (hrt_pf_sparse, as the AVX-512 decode kernels), which leaves the stream
  * to the hardware prefetcher: medians of 6 alternating runs, every line
  * -> one per 2 KiB, Q8_0 36.2 -> 42.4 tok/s, Q4_K_M 59.5 -> 61.2, but Q4_0
  * 50.0 -> 44.5, whose arithmetic (not the memory) bounds it here: the
  * legacy formats keep ahead_all. */
-#define AHEAD_PF 4608
-#define AHEAD_EVERY 2048
 ALWAYS_INLINE void ahead_all(const void *p, size_t sz)
 {
 	_Pragma("GCC unroll 4")
 	for (size_t o = 0; o < sz; o += 64)
-		_mm_prefetch((const char *)p + AHEAD_PF + o, _MM_HINT_T0);
+		_mm_prefetch((const char *)p + HRT_PF_AHEAD + o, _MM_HINT_T0);
 }
 
 ALWAYS_INLINE void ahead(const void *p, size_t sz)
 {
-	const uintptr_t a = (uintptr_t)p + AHEAD_PF;
-	const uintptr_t b = (a + AHEAD_EVERY - 1) & ~(uintptr_t)(AHEAD_EVERY - 1);
-	if (b - a < sz)
-		_mm_prefetch((const char *)b, _MM_HINT_T0);
+	hrt_pf_sparse(p, sz);
 }
 
 /* pairs of unsigned u x signed a into int16, then into int32 lanes */

@@ -33,6 +33,7 @@
  */
 
 #include "kern/avx512_int.h"
+#include "kern/prefetch.h"
 
 #define TR 4 /* rows per tile */
 #define TT 4 /* tokens per tile, at most */
@@ -424,7 +425,7 @@ ALWAYS_INLINE void kq_tile(const enum kq t, const int T, int64_t ns, const uint8
 /*
  * Decode (one token) reads each row to its end before the next: the
  * weights then arrive as one sequential stream per thread, prefetched
- * SEQ_PF bytes ahead, two accumulators per row (even and odd steps) for
+ * 4.5 KiB ahead, two accumulators per row (even and odd steps) for
  * the adds' latency. The tiles' four interleaved row streams (activations
  * loaded once per four rows) ran at 36 GB/s on 2 threads where one stream
  * of the same loads reached 50 (a streaming read test); in the 2-thread
@@ -432,38 +433,18 @@ ALWAYS_INLINE void kq_tile(const enum kq t, const int T, int64_t ns, const uint8
  * row: Q4_0 47.5-50.5 vs 52.7-57.9, Q8_0 27.9-30.7 vs 30.8-32.8, Q4_K_M
  * 50.6-52.9 vs 51.6-54.7. Two rows interleaved were slower than either
  * (Q4_0 42-44); so was one row against two tokens (the tiles keep n = 2);
- * SEQ_PF 2304 and 9216 were no better.
+ * prefetching 2.25 or 9 KiB ahead was no better.
  */
-#ifndef SEQ_PF
-#define SEQ_PF 4608
-#endif
 
 /*
- * Of the stream a decode kernel reads, one line in every SEQ_PF_EVERY
- * bytes is prefetched, SEQ_PF ahead: seq_pf(p, len) after reading [p, p +
- * len) prefetches the first line of each SEQ_PF_EVERY-aligned region that
- * begins in [p + SEQ_PF, p + SEQ_PF + len). A prefetch of every line
- * (what the kernels did) held the products to three quarters of a plain
- * read of the same matrices; none at all was slower still; one per KiB or
- * two leaves the hardware prefetcher the stream and restarts it ahead of
- * each page. bench/ceiling, 2 threads, the Q4_0 chunk kernel: products
- * 38-44 GB/s (0.82-0.93 of the stream) -> 46-51 (0.94-1.00) with one per
- * 1 or 2 KiB, 3 alternating rounds. 2-thread decode of the 1B bench
- * models, medians of 4 alternating runs, every line -> one per 1, 2, 4
- * KiB: Q4_0 67.7 -> 81.1, 84.2, 74.1 tok/s; Q8_0 38.4 -> 40.7, 43.1,
- * 42.7; Q4_K_M 64.3 -> 67.2, 72.1, 69.5.
+ * The decode kernels prefetch sparsely (hrt_pf_sparse: one line per 2
+ * KiB, 4.5 KiB ahead). bench/ceiling, 2 threads, the Q4_0 chunk kernel:
+ * products 38-44 GB/s (0.82-0.93 of the stream) with a prefetch of every
+ * line -> 46-51 (0.94-1.00) with one per 1 or 2 KiB, 3 alternating
+ * rounds. 2-thread decode of the 1B bench models, medians of 4 alternating
+ * runs, every line -> one per 1, 2, 4 KiB: Q4_0 67.7 -> 81.1, 84.2, 74.1
+ * tok/s; Q8_0 38.4 -> 40.7, 43.1, 42.7; Q4_K_M 64.3 -> 67.2, 72.1, 69.5.
  */
-#ifndef SEQ_PF_EVERY
-#define SEQ_PF_EVERY 2048
-#endif
-
-ALWAYS_INLINE void seq_pf(const void *p, size_t len)
-{
-	const uintptr_t a = (uintptr_t)p + SEQ_PF;
-	const uintptr_t b = (a + SEQ_PF_EVERY - 1) & ~(uintptr_t)(SEQ_PF_EVERY - 1);
-	if (b - a < len)
-		_mm_prefetch((const char *)b, _MM_HINT_T0);
-}
 
 /*
  * Q4_0, blocks 2s and 2s + 1 of one row against one token, from two loads
@@ -549,7 +530,7 @@ ALWAYS_INLINE float seq_row(const bool kq, const int t, int64_t nb, const uint8_
 	__m512 f0[1][TT] = { { _mm512_setzero_ps() } }, f1[1][TT] = { { _mm512_setzero_ps() } };
 	int64_t s = 0;
 	for (; s + 2 <= nfull; s += 2) {
-		seq_pf(w + (size_t)s * sb, 2 * sb);
+		hrt_pf_sparse(w + (size_t)s * sb, 2 * sb);
 		seq_step(kq, t, row, a, s, false, f0);
 		seq_step(kq, t, row, a, s + 1, false, f1);
 	}
@@ -593,11 +574,11 @@ ALWAYS_INLINE float kq_seq_row(const enum kq t, int64_t nb, const uint8_t *w, co
  *
  * Single-thread products with the rows in L2 or L3 (one matrix timed
  * repeatedly; 2048 columns and 64 to 8192 rows, 8192 and 16): 31-34 ->
- * 46-64 GB/s. From memory it needs the sparse prefetch (seq_pf): with a
+ * 46-64 GB/s. From memory it needs the sparse prefetch (hrt_pf_sparse): with a
  * prefetch of every line it moved nothing (2-thread decode of the 1B Q4_0
  * bench model 63.5 -> 64.6 tok/s, medians of 8 alternating runs); with
- * seq_pf, 65.7 -> 83.4 (medians of 5, HEARTH_DEC=0 against 1, which turns
- * it off to compare), where the pair step gains nothing from seq_pf.
+ * it, 65.7 -> 83.4 (medians of 5, HEARTH_DEC=0 against 1, which turns
+ * it off to compare), where the pair step gains nothing from it.
  */
 #define DQ_PERIOD 9 /* chunks per 32 blocks */
 #define DQ_CHUNK 256 /* activation bytes per 64 bytes of a row */
@@ -692,7 +673,7 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 			_Pragma("GCC unroll 9")
 			for (int c = 0; c < DQ_PERIOD; c++) {
 				const size_t oc = o + 64 * (size_t)c;
-				seq_pf(p + oc, 64);
+				hrt_pf_sparse(p + oc, 64);
 				__m512i z = ldz(p + oc);
 				/* one load: GCC would read it again for each use */
 				__asm__("" : "+v"(z));
