@@ -243,7 +243,8 @@ uint32_t hrt_kern_act_type(uint32_t wtype)
 /* how a product of n tokens runs: vec_dot over activation rows, tiles
  * over rows in the tile layout, or the gemm over panels. A function of the
  * activation type (not the weight type), so matrices sharing activations
- * (hrt_matmul_pre) agree. */
+ * (hrt_matmul_pre) agree; the decode layouts of dec_on below are keyed
+ * apart (hrt_kern_act_key). */
 enum mm_mode { MODE_ROWS, MODE_TILE, MODE_PANEL };
 
 static int panel_min_n(void)
@@ -506,14 +507,17 @@ void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
 {
 	const struct hrt_kern_isa *k = hrt_kern();
 	uint32_t at = hrt_kern_act_type(W->type);
-	enum mm_mode mode = mm_mode(k, at, n);
-	/* a gemm reads plain rows only where the table has no panel layout */
-	hrt_gemm_fn g = mode == MODE_TILE ? k->tile[W->type]
-			: mode == MODE_PANEL || (n > 1 && !k->panel[at]) ? k->gemm[W->type]
-									: NULL;
-	if (dec_on(k, W->type, W->ncols, n)) { /* a tile of its own layout */
+	enum mm_mode mode;
+	hrt_gemm_fn g;
+	if (dec_on(k, W->type, W->ncols, n)) { /* a tile over its own layout */
 		mode = MODE_TILE;
 		g = k->dec[W->type];
+	} else {
+		mode = mm_mode(k, at, n);
+		/* a gemm reads plain rows only where the table has no panel layout */
+		g = mode == MODE_TILE ? k->tile[W->type]
+		    : mode == MODE_PANEL || (n > 1 && !k->panel[at]) ? k->gemm[W->type]
+								     : NULL;
 	}
 	struct mm_job j = { W, act, astride, n, Y, k->vec_dot[W->type], g, mode, 0, NULL };
 	if (mode == MODE_PANEL) {
