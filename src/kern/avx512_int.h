@@ -96,6 +96,41 @@ ALWAYS_INLINE __m512 round_away(__m512 v)
 	return _mm512_mask_add_ps(t, m, t, one);
 }
 
+/* one Q8_K super-block (reference rule: the element of largest magnitude,
+ * first on ties, maps to -127; round to nearest even) */
+ALWAYS_INLINE void q8_k_block(const float *x, struct hrt_blk_q8_k *b)
+{
+	__m512 am = _mm512_setzero_ps();
+	for (int i = 0; i < 16; i++)
+		am = _mm512_max_ps(am, _mm512_abs_ps(_mm512_loadu_ps(x + 16 * i)));
+	float amax = _mm512_reduce_max_ps(am);
+	if (!(amax > 0)) {
+		memset(b, 0, sizeof *b);
+		return;
+	}
+	float max = 0;
+	for (int i = 0; i < 16; i++) {
+		__mmask16 m = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + 16 * i)),
+						 _mm512_set1_ps(amax), _CMP_EQ_OQ);
+		if (m) {
+			max = x[16 * i + __builtin_ctz(m)];
+			break;
+		}
+	}
+	float is = -127.f / max;
+	__m512 vis = _mm512_set1_ps(is);
+	__m512i lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127);
+	for (int i = 0; i < 16; i++) {
+		__m512 v = _mm512_mul_ps(vis, _mm512_loadu_ps(x + 16 * i));
+		__m512i q = _mm512_cvtps_epi32(_mm512_roundscale_ps(
+			v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+		q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
+		_mm_storeu_si128((__m128i *)(b->qs + 16 * i), _mm512_cvtepi32_epi8(q));
+		b->bsums[i] = (int16_t)_mm512_reduce_add_epi32(q);
+	}
+	b->d = is != 0 ? 1 / is : 0.0f;
+}
+
 /* one Q8_0 block: fp16 d, codes; *df = d before rounding to fp16;
  * returns the sum of the codes */
 ALWAYS_INLINE int q8_0_block(const float *x, uint16_t *dout, float *df,

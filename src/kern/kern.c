@@ -272,9 +272,8 @@ static bool dec_on(const struct hrt_kern_isa *k, uint32_t wtype, int64_t ncols, 
 
 static size_t dec_bytes(const struct hrt_kern_isa *k, uint32_t wtype, int64_t ncols)
 {
-	uint64_t b = 0;
-	hrt_type_row_bytes(wtype, (uint64_t)ncols, &b);
-	return (size_t)((b * k->dec_act_x[wtype] + 63) & ~(uint64_t)63);
+	const uint64_t b = (uint64_t)ncols / k->dec_cols[wtype] * k->dec_act_bytes[wtype];
+	return (size_t)((b + 63) & ~(uint64_t)63);
 }
 
 uint32_t hrt_kern_act_key(uint32_t wtype, int64_t ncols, int n)

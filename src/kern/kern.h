@@ -59,12 +59,12 @@ struct hrt_kern_isa {
 	uint32_t tile_blk_bytes[HRT_TYPE_COUNT];
 	/* by weight type, optional: decode (one token) with an activation
 	 * layout of the weight type's own: dec (the gemm signature, nt = 1;
-	 * act: what dec_quantize wrote, dec_act_x times the weight row's
-	 * bytes) for rows of a multiple of dec_cols columns */
+	 * act: what dec_quantize wrote, dec_act_bytes per dec_cols columns)
+	 * for rows of a multiple of dec_cols columns */
 	hrt_gemm_fn dec[HRT_TYPE_COUNT];
 	hrt_from_float_fn dec_quantize[HRT_TYPE_COUNT];
 	uint32_t dec_cols[HRT_TYPE_COUNT];
-	uint32_t dec_act_x[HRT_TYPE_COUNT];
+	uint32_t dec_act_bytes[HRT_TYPE_COUNT];
 	/* SwiGLU: h[i] = silu(h[i]) * g[i] = h[i] / (1 + e^-h[i]) * g[i] */
 	void (*swiglu)(float *h, const float *g, int64_t n);
 	/* softmax in place over n >= 1 values (max subtracted first) */

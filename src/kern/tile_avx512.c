@@ -1188,5 +1188,5 @@ void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 	t->dec[HRT_Q4_0] = dec_q4_0;
 	t->dec_quantize[HRT_Q4_0] = dec_quantize_q4_0;
 	t->dec_cols[HRT_Q4_0] = 1024;
-	t->dec_act_x[HRT_Q4_0] = DQ_CHUNK / 64;
+	t->dec_act_bytes[HRT_Q4_0] = DQ_PERIOD * DQ_CHUNK;
 }
