@@ -7,9 +7,9 @@
  * model that dominates below ~16 tokens). Q4_0 and Q8_0 from 3 tokens on
  * take the row-lane kernels further down (16 rows in the lanes of a
  * vector, transposed in registers); one token against Q4_0 rows of whole
- * kilo-columns, the chunk kernel dec_q4_0 (an activation layout of its
- * own). Not a model of anything: the tile, tile_quantize, dec and
- * dec_quantize entries of struct hrt_kern_isa.
+ * kilo-columns, the chunk kernel dec_q4_0, and against Q4_K rows, dec_q4_k
+ * (activation layouts of their own). Not a model of anything: the tile,
+ * tile_quantize, dec and dec_quantize entries of struct hrt_kern_isa.
  *
  * Legacy formats (Q4_0, Q5_0, Q8_0, Q4_1, Q5_1) step over two blocks (64
  * weights, one zmm, element order). The weights enter vpdpbusd as unsigned
@@ -685,6 +685,150 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 	}
 }
 
+/* ---------------------------------------------- Q4_K decode as it lies */
+
+/*
+ * One token against Q4_K rows (whole super-blocks). kq_step puts each
+ * super-block's codes in element order (a lane shuffle per 64 codes) and
+ * applies the group scales to pairs of products (vpmaddubsw, then
+ * vpmaddwd with a word vector per 64 codes). Here the 128 code bytes are
+ * read as they lie, two 64-byte loads, against activations laid out to
+ * match (dec_quantize_q4_k): the low nibbles of the first load meet
+ * elements 0-31 and 64-95, its high nibbles 32-63 and 96-127; the second
+ * load likewise 128-255. A vpdpbusd per 64 codes sums four products per
+ * dword lane, every lane inside one group of 32 (|sum| <= 4 * 15 * 128,
+ * an int16), so the four sums of a super-block pack exactly into two word
+ * vectors (vpackssdw) and two vpdpwssd apply the group scales: two scale
+ * vectors per super-block instead of four, no lane shuffles. The 6-bit
+ * scales and mins come apart in two 64-bit words (k4_scale_x); the mins
+ * meet the activations' group sums, precomputed in the layout, by one
+ * 128-bit vpmaddwd. Same integer sums per group as kq_step; float sums in
+ * another order (~1e-6).
+ *
+ * Single-thread, one 128 x 8192 matrix timed repeatedly (L2/L3): kq_step
+ * 32 GB/s; this layout 36-39; the scales unpacked in 64-bit words 42;
+ * each 64-byte load read once (GCC read each again for its second use,
+ * and three loads in four cross a line) 49-53. GFNI for the high nibbles
+ * (one vgf2p8affineqb for a shift and a mask) gave 5 % more there and is
+ * not used (it would need a second path where the CPU lacks it). 2-thread
+ * decode of the 1B Q4_K_M bench model, kq_step -> this, alternating
+ * rounds: 56.6-61.9 -> 65.2-76.0 tok/s (6, a noisy hour), 76.7-81.8 ->
+ * 87.0-92.0 (5, medians 80.6 -> 90.2).
+ *
+ * The same for Q6_K (ql and qh as they lie, the codes' offset of 32 in
+ * the accumulators' start, pack and two vpdpwssd with the scales) was 20 %
+ * faster single-thread from L2 (53 -> 65 GB/s) and no faster in decode
+ * (10 alternating rounds, medians 83.0 vs 84.2 tok/s; paired 90.4 vs
+ * 87.4), where its activations take twice the bytes of Q8_K's: not kept.
+ */
+#define DK_SB 320 /* activation bytes per super-block */
+
+/*
+ * The activation row for dec_q4_k, per super-block (the Q8_K block q of
+ * the row quantizer): [0, 64) q.qs 0-31, 64-95; [64, 128) 32-63, 96-127;
+ * [128, 192) 128-159, 192-223; [192, 256) 160-191, 224-255; [256, 272) the
+ * 8 group sums (int16, elements 32g..32g+31); [272, 276) q.d; then zeros.
+ */
+static void dec_quantize_q4_k(const float *x, void *y, int64_t n)
+{
+	uint8_t *Y = y;
+	for (int64_t s = 0; s < n / HRT_QK_K; s++, x += HRT_QK_K, Y += DK_SB) {
+		struct hrt_blk_q8_k q;
+		q8_k_block(x, &q);
+		for (int h = 0; h < 4; h++) { /* h: lo 0, hi 0, lo 1, hi 1 */
+			const int e = 128 * (h / 2) + 32 * (h % 2);
+			memcpy(Y + 64 * h, q.qs + e, 32);
+			memcpy(Y + 64 * h + 32, q.qs + e + 64, 32);
+		}
+		int16_t g[8];
+		for (int k = 0; k < 8; k++)
+			g[k] = (int16_t)(q.bsums[2 * k] + q.bsums[2 * k + 1]);
+		memcpy(Y + 256, g, sizeof g);
+		memcpy(Y + 272, &q.d, 4);
+		memset(Y + 276, 0, DK_SB - 276);
+	}
+}
+
+/* the 8 scales and 8 mins of a Q4_K super-block (12 bytes at s, 6 bits
+ * each) as bytes: scales 0-3, mins 0-3, scales 4-7, mins 4-7 */
+ALWAYS_INLINE __m128i k4_scale_x(const uint8_t *s)
+{
+	uint64_t s01;
+	memcpy(&s01, s, 8);
+	const uint64_t s2 = (uint32_t)load_i32(s + 8);
+	/* bytes 0-7: their low 6 bits */
+	const uint64_t lo = s01 & 0x3f3f3f3f3f3f3f3full;
+	/* bytes 8-15: the nibbles of bytes 8-11 (low, then high) under the
+	 * top 2 bits of bytes 0-7 */
+	const uint64_t hi = ((s2 | s2 << 28) & 0x0f0f0f0f0f0f0f0full) |
+			    ((s01 >> 2) & 0x3030303030303030ull);
+	return _mm_set_epi64x((long long)hi, (long long)lo);
+}
+
+/* the group scales as words, in the order of the packed sums: 128-bit
+ * lane L of vpackssdw(lo, hi) holds dwords 4L..4L+3 of lo (groups 0, 0,
+ * 2, 2 over the lanes) then of hi (1, 1, 3, 3); of the second pair of
+ * loads, groups 4-7. Indices into k4_scale_x's bytes. */
+static const int8_t dk_shuf[2][64] __attribute__((aligned(64))) = {
+#define W4(x) x, -128, x, -128, x, -128, x, -128
+	{ W4(0), W4(1), W4(0), W4(1), W4(2), W4(3), W4(2), W4(3) },
+	{ W4(8), W4(9), W4(8), W4(9), W4(10), W4(11), W4(10), W4(11) },
+#undef W4
+};
+
+/* super-block at p against its activations a */
+ALWAYS_INLINE void dk_sb(const uint8_t *p, const uint8_t *a, __m512 *f)
+{
+	const struct hrt_blk_q4_k *b = (const void *)p;
+	const __m512i m4 = _mm512_set1_epi8(15), z = _mm512_setzero_si512();
+	__m512i q0 = ldz(b->qs), q1 = ldz(b->qs + 64);
+	/* one load each: GCC would read them again for the high nibbles */
+	__asm__("" : "+v"(q0), "+v"(q1));
+	const __m512i c0 = _mm512_dpbusd_epi32(z, _mm512_and_si512(q0, m4), ldz(a));
+	const __m512i c1 = _mm512_dpbusd_epi32(z, _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4),
+					       ldz(a + 64));
+	const __m512i c2 = _mm512_dpbusd_epi32(z, _mm512_and_si512(q1, m4), ldz(a + 128));
+	const __m512i c3 = _mm512_dpbusd_epi32(z, _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4),
+					       ldz(a + 192));
+	const __m128i sx = k4_scale_x(b->scales);
+	const __m512i sb = _mm512_broadcast_i32x4(sx);
+	__m512i t = _mm512_madd_epi16(_mm512_packs_epi32(c0, c1),
+				      _mm512_shuffle_epi8(sb, ldz(dk_shuf[0])));
+	t = _mm512_dpwssd_epi32(t, _mm512_packs_epi32(c2, c3), _mm512_shuffle_epi8(sb, ldz(dk_shuf[1])));
+	/* the mins as words against the group sums */
+	const __m128i mi = _mm_setr_epi8(4, -128, 5, -128, 6, -128, 7, -128, 12, -128, 13, -128,
+					 14, -128, 15, -128);
+	const __m128i mn = _mm_madd_epi16(_mm_shuffle_epi8(sx, mi),
+					  _mm_loadu_si128((const __m128i *)(a + 256)));
+	const __m512 m = _mm512_zextps128_ps512(_mm_mul_ps(_mm_cvtepi32_ps(mn),
+							   _mm_set1_ps(hrt_f16_tab[b->dmin])));
+	const __m512 x = _mm512_fmsub_ps(_mm512_cvtepi32_ps(t), _mm512_set1_ps(hrt_f16_tab[b->d]), m);
+	*f = _mm512_fmadd_ps(x, _mm512_set1_ps(load_f32(a + 272)), *f);
+}
+
+/* the hrt_gemm_fn of dec[HRT_Q4_K]: nt is 1, n a multiple of 256 */
+static void dec_q4_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+		     size_t as, float *y, size_t ldy)
+{
+	(void)nt, (void)as, (void)ldy;
+	const int64_t ns = n / HRT_QK_K;
+	const uint8_t *a = act;
+	for (int r = 0; r < nr; r++) {
+		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws;
+		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
+		int64_t s = 0;
+		for (; s + 2 <= ns; s += 2) {
+			const uint8_t *q = p + 144 * (size_t)s, *aq = a + DK_SB * (size_t)s;
+			hrt_pf_sparse(q, 288);
+			dk_sb(q, aq, &f0);
+			dk_sb(q + 144, aq + DK_SB, &f1);
+		}
+		if (s < ns)
+			dk_sb(p + 144 * (size_t)s, a + DK_SB * (size_t)s, &f0);
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
+	}
+}
+
 /* ------------------------------------------------------------ row lanes */
 
 /*
@@ -1189,4 +1333,8 @@ void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 	t->dec_quantize[HRT_Q4_0] = dec_quantize_q4_0;
 	t->dec_cols[HRT_Q4_0] = 1024;
 	t->dec_act_bytes[HRT_Q4_0] = DQ_PERIOD * DQ_CHUNK;
+	t->dec[HRT_Q4_K] = dec_q4_k;
+	t->dec_quantize[HRT_Q4_K] = dec_quantize_q4_k;
+	t->dec_cols[HRT_Q4_K] = HRT_QK_K;
+	t->dec_act_bytes[HRT_Q4_K] = DK_SB;
 }

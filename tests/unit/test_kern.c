@@ -680,9 +680,9 @@ static void test_matmul(void)
 }
 
 /*
- * Decode layouts (dec[] of the table, Q4_0 on AVX-512): one token against
- * rows of 1024 and 3072 columns (one and three periods of its chunk
- * pattern), rows on and off 64-byte boundaries (quantized types), every
+ * Decode layouts (dec[] of the table, Q4_0 and Q4_K on AVX-512): one token
+ * against rows of 1024 and 3072 columns (one and three periods of the Q4_0
+ * chunk pattern), rows on and off 64-byte boundaries (quantized types), every
  * weight type (the others take their usual path at these shapes); and the
  * layout is in use
  * where the table has it (the key of one token differs from two tokens').
