@@ -103,25 +103,31 @@ if HEARTH_ISA=ref "$H" bench "$T/q-Q4_K_M.gguf" -p 4 -n 1 -r 1 -t 1 --json >"$T/
 	pass bench_kernels_forced
 else fail bench_kernels_forced "$(cat "$T/e" "$T/o" | head -3)"; fi
 
-# decode in the AVX-512 layouts of the weight types (Q4_0 rows of whole
-# kilo-columns, Q4_K rows) gives the same greedy tokens as without them
-# (HEARTH_DEC=0)
+# decode in the layouts of the weight types (AVX-512: Q4_0 rows of whole
+# kilo-columns, Q4_K rows; AVX2: Q4_0) gives the same greedy tokens as
+# without them (HEARTH_DEC=0), in each of those tables the CPU has
 "$H" mkmodel --n-embd 1024 --n-ff 2048 --n-head 8 --n-head-kv 4 --type Q4_0 --seed 3 \
-	-o "$T/k.gguf" 2>/dev/null
-"$H" bench "$T/k.gguf" -p 1 -n 1 -r 1 --json >"$T/o" 2>/dev/null
-if ! grep -q '"kernels":"avx512"' "$T/o"; then
-	skip decode_layout_same_tokens "needs the avx512 table ($(grep -o '"kernels":"[^"]*"' "$T/o"))"
+	-o "$T/k-Q4_0.gguf" 2>/dev/null
+"$H" mkmodel --n-embd 1024 --n-ff 2048 --n-head 8 --n-head-kv 4 --type Q4_K_M --seed 3 \
+	-o "$T/k-Q4_K_M.gguf" 2>/dev/null
+isas=""
+for isa in avx512 avx2; do
+	HEARTH_ISA=$isa "$H" bench "$T/k-Q4_0.gguf" -p 1 -n 1 -r 1 --json >"$T/o" 2>/dev/null
+	grep -q "\"kernels\":\"$isa\"" "$T/o" && isas="$isas $isa"
+done
+if [ -z "$isas" ]; then
+	skip decode_layout_same_tokens "needs the avx512 or avx2 table ($(grep -o '"kernels":"[^"]*"' "$T/o"))"
 else
 	ok=1
-	for ty in Q4_0 Q4_K_M; do
-		"$H" mkmodel --n-embd 1024 --n-ff 2048 --n-head 8 --n-head-kv 4 --type $ty --seed 3 \
-			-o "$T/k.gguf" 2>"$T/e" &&
-			HEARTH_DEC=1 "$H" generate "$T/k.gguf" -p "abc" -n 24 --temperature 0 --json >"$T/d1" 2>>"$T/e" &&
-			HEARTH_DEC=0 "$H" generate "$T/k.gguf" -p "abc" -n 24 --temperature 0 --json >"$T/d0" 2>>"$T/e" &&
-			grep -q '"tokens":\[[0-9]' "$T/d1" && cmp -s "$T/d1" "$T/d0" || { ok=0; break; }
-	done
+	for isa in $isas; do for ty in Q4_0 Q4_K_M; do
+		HEARTH_ISA=$isa HEARTH_DEC=1 "$H" generate "$T/k-$ty.gguf" -p "abc" -n 24 --temperature 0 \
+			--json >"$T/d1" 2>"$T/e" &&
+			HEARTH_ISA=$isa HEARTH_DEC=0 "$H" generate "$T/k-$ty.gguf" -p "abc" -n 24 \
+				--temperature 0 --json >"$T/d0" 2>>"$T/e" &&
+			grep -q '"tokens":\[[0-9]' "$T/d1" && cmp -s "$T/d1" "$T/d0" || { ok=0; break 2; }
+	done; done
 	if [ $ok = 1 ]; then pass decode_layout_same_tokens
-	else fail decode_layout_same_tokens "$ty: $(cat "$T/e" "$T/d1" "$T/d0" 2>/dev/null | head -4)"; fi
+	else fail decode_layout_same_tokens "$isa $ty: $(cat "$T/e" "$T/d1" "$T/d0" 2>/dev/null | head -4)"; fi
 fi
 
 # several sequences decoding at once (the server's batching, no HTTP)

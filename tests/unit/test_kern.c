@@ -680,12 +680,13 @@ static void test_matmul(void)
 }
 
 /*
- * Decode layouts (dec[] of the table, Q4_0 and Q4_K on AVX-512): one token
- * against rows of 1024 and 3072 columns (one and three periods of the Q4_0
- * chunk pattern), rows on and off 64-byte boundaries (quantized types), every
- * weight type (the others take their usual path at these shapes); and the
- * layout is in use
- * where the table has it (the key of one token differs from two tokens').
+ * Decode layouts (dec[] of the table: Q4_0 and Q4_K on AVX-512, Q4_0 on
+ * AVX2): one token against rows of 1024 and 3072 columns (one and three
+ * periods of the AVX-512 Q4_0 chunk pattern), rows on and off 64-byte
+ * boundaries (quantized types), every weight type (the others take their
+ * usual path at these shapes); and the layout is in use where the table
+ * has it, at its multiple of columns only (the key of one token differs
+ * from two tokens').
  */
 static void matmul_dec_one(void)
 {
@@ -696,11 +697,15 @@ static void matmul_dec_one(void)
 	const struct hrt_kern_isa *k = hrt_kern();
 	for (size_t i = 0; i < HRT_ARRAY_LEN(w_types); i++) {
 		uint32_t wt = w_types[i];
-		if (k->dec[wt])
-			CHECKF(hrt_kern_act_key(wt, 1024, 1) != hrt_kern_act_key(wt, 1024, 2) &&
-				       hrt_kern_act_key(wt, 1056, 1) == hrt_kern_act_key(wt, 1056, 2),
-			       "%s %s: decode layout at 1024 columns only", cur_isa, hrt_type_name(wt));
-		else
+		if (k->dec[wt]) {
+			/* in use at its multiple of columns, and only there */
+			const int64_t dc = k->dec_cols[wt], odd = dc + hrt_type_get(wt)->blck;
+			CHECKF(hrt_kern_act_key(wt, dc, 1) != hrt_kern_act_key(wt, dc, 2) &&
+				       (odd % dc == 0 ||
+					hrt_kern_act_key(wt, odd, 1) == hrt_kern_act_key(wt, odd, 2)),
+			       "%s %s: decode layout at %lld columns only", cur_isa, hrt_type_name(wt),
+			       (long long)dc);
+		} else
 			CHECK(hrt_kern_act_key(wt, 1024, 1) == hrt_kern_act_type(wt));
 		for (size_t ci = 0; ci < HRT_ARRAY_LEN(cols_n); ci++)
 			for (size_t ri = 0; ri < HRT_ARRAY_LEN(rows_n); ri++)
