@@ -375,6 +375,11 @@ ALWAYS_INLINE __m256i dot_off(__m256i u, __m256i a, int off)
 #define MIN_TERM(wa, wb) 0
 LEGACY_DOT(vec_dot_q4_0, hrt_blk_q4_0, hrt_blk_q8_0, nibbles_32(a[k].qs), 8, 0)
 LEGACY_DOT(vec_dot_q5_0, hrt_blk_q5_0, hrt_blk_q8_0, q5_bits(nibbles_32(a[k].qs), a[k].qh), 16, 0)
+#undef MIN_TERM
+#define MIN_TERM(wa, wb) (f16((wa).m) * f16((wb).s))
+LEGACY_DOT(vec_dot_q4_1, hrt_blk_q4_1, hrt_blk_q8_1, nibbles_32(a[k].qs), 0, 1)
+LEGACY_DOT(vec_dot_q5_1, hrt_blk_q5_1, hrt_blk_q8_1, q5_bits(nibbles_32(a[k].qs), a[k].qh), 0, 1)
+#undef MIN_TERM
 
 /*
  * Q4_0 decode (one token) over an activation layout of its own, built once
@@ -463,11 +468,6 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 		y[r] = hsum_ps(_mm256_add_ps(acc0, acc1));
 	}
 }
-#undef MIN_TERM
-#define MIN_TERM(wa, wb) (f16((wa).m) * f16((wb).s))
-LEGACY_DOT(vec_dot_q4_1, hrt_blk_q4_1, hrt_blk_q8_1, nibbles_32(a[k].qs), 0, 1)
-LEGACY_DOT(vec_dot_q5_1, hrt_blk_q5_1, hrt_blk_q8_1, q5_bits(nibbles_32(a[k].qs), a[k].qh), 0, 1)
-#undef MIN_TERM
 
 ALWAYS_INLINE __m256 q8_0_step(const struct hrt_blk_q8_0 *a, const struct hrt_blk_q8_0 *b,
 			       __m256 acc)

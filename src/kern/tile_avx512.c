@@ -715,11 +715,12 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
  * rounds: 56.6-61.9 -> 65.2-76.0 tok/s (6, a noisy hour), 76.7-81.8 ->
  * 87.0-92.0 (5, medians 80.6 -> 90.2).
  *
- * The same for Q6_K (ql and qh as they lie, the codes' offset of 32 in
- * the accumulators' start, pack and two vpdpwssd with the scales) was 20 %
- * faster single-thread from L2 (53 -> 65 GB/s) and no faster in decode
+ * The same for Q6_K (ql and qh as they lie, pack and two vpdpwssd with
+ * the scales; the codes' offset of 32 in the accumulators' start, or by a
+ * vpdpwssd of the group sums) was 20 % faster single-thread from L2 (53 ->
+ * 64-66 GB/s) and no faster in decode beyond the noise, in either layout
  * (10 alternating rounds, medians 83.0 vs 84.2 tok/s; paired 90.4 vs
- * 87.4), where its activations take twice the bytes of Q8_K's: not kept.
+ * 87.4; bench/README 06:20Z): not kept.
  */
 #define DK_SB 320 /* activation bytes per super-block */
 
