@@ -238,17 +238,28 @@ ALWAYS_INLINE void q3k_codes(const struct hrt_blk_q3_k *b, __m512i u[4])
 	}
 }
 
-/* Q4_K / Q5_K scales in general registers: the 8 six-bit scales (*sc, byte
- * i: group i) and the 8 mins (*mn) */
+/* Q4_K / Q5_K scales and mins (12 bytes at s, 6 bits each) in two 64-bit
+ * words, groups 0-3 in *lo and 4-7 in *hi: bytes 0-3 the scales, 4-7 the
+ * mins */
+ALWAYS_INLINE void k4_scale_halves(const uint8_t *s, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t s01;
+	memcpy(&s01, s, 8);
+	const uint64_t s2 = (uint32_t)load_i32(s + 8);
+	/* groups 0-3: the low 6 bits of bytes 0-7 */
+	*lo = s01 & 0x3f3f3f3f3f3f3f3full;
+	/* groups 4-7: the nibbles of bytes 8-11 (low: scales, high: mins)
+	 * under the top 2 bits of bytes 0-7 */
+	*hi = ((s2 | s2 << 28) & 0x0f0f0f0f0f0f0f0full) | ((s01 >> 2) & 0x3030303030303030ull);
+}
+
+/* the same as the 8 scales (*sc, byte i: group i) and the 8 mins (*mn) */
 ALWAYS_INLINE void k4_scale_u64(const uint8_t *s, uint64_t *sc, uint64_t *mn)
 {
-	uint32_t s0 = (uint32_t)load_i32(s), s1 = (uint32_t)load_i32(s + 4),
-		 s2 = (uint32_t)load_i32(s + 8);
-	uint32_t sc_lo = s0 & 0x3f3f3f3f, m_lo = s1 & 0x3f3f3f3f;
-	uint32_t sc_hi = (s2 & 0x0f0f0f0f) | ((s0 >> 6) & 0x03030303) << 4;
-	uint32_t m_hi = ((s2 >> 4) & 0x0f0f0f0f) | ((s1 >> 6) & 0x03030303) << 4;
-	*sc = sc_lo | (uint64_t)sc_hi << 32;
-	*mn = m_lo | (uint64_t)m_hi << 32;
+	uint64_t lo, hi;
+	k4_scale_halves(s, &lo, &hi);
+	*sc = (lo & 0xffffffffull) | hi << 32;
+	*mn = lo >> 32 | (hi & 0xffffffff00000000ull);
 }
 
 /* the same as one vector: bytes 0..7 the scales, 8..15 the mins */

@@ -700,7 +700,7 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
  * an int16), so the four sums of a super-block pack exactly into two word
  * vectors (vpackssdw) and two vpdpwssd apply the group scales: two scale
  * vectors per super-block instead of four, no lane shuffles. The 6-bit
- * scales and mins come apart in two 64-bit words (k4_scale_x); the mins
+ * scales and mins come apart in two 64-bit words (k4_scale_halves); the mins
  * meet the activations' group sums, precomputed in the layout, by one
  * 128-bit vpmaddwd. Same integer sums per group as kq_step; float sums in
  * another order (~1e-6).
@@ -750,19 +750,11 @@ static void dec_quantize_q4_k(const float *x, void *y, int64_t n)
 	}
 }
 
-/* the 8 scales and 8 mins of a Q4_K super-block (12 bytes at s, 6 bits
- * each) as bytes: scales 0-3, mins 0-3, scales 4-7, mins 4-7 */
+/* k4_scale_halves as one vector: scales 0-3, mins 0-3, scales 4-7, mins 4-7 */
 ALWAYS_INLINE __m128i k4_scale_x(const uint8_t *s)
 {
-	uint64_t s01;
-	memcpy(&s01, s, 8);
-	const uint64_t s2 = (uint32_t)load_i32(s + 8);
-	/* bytes 0-7: their low 6 bits */
-	const uint64_t lo = s01 & 0x3f3f3f3f3f3f3f3full;
-	/* bytes 8-15: the nibbles of bytes 8-11 (low, then high) under the
-	 * top 2 bits of bytes 0-7 */
-	const uint64_t hi = ((s2 | s2 << 28) & 0x0f0f0f0f0f0f0f0full) |
-			    ((s01 >> 2) & 0x3030303030303030ull);
+	uint64_t lo, hi;
+	k4_scale_halves(s, &lo, &hi);
 	return _mm_set_epi64x((long long)hi, (long long)lo);
 }
 
@@ -814,18 +806,19 @@ static void dec_q4_k(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 	(void)nt, (void)as, (void)ldy;
 	const int64_t ns = n / HRT_QK_K;
 	const uint8_t *a = act;
+	const size_t bs = sizeof(struct hrt_blk_q4_k);
 	for (int r = 0; r < nr; r++) {
 		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws;
 		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
 		int64_t s = 0;
 		for (; s + 2 <= ns; s += 2) {
-			const uint8_t *q = p + 144 * (size_t)s, *aq = a + DK_SB * (size_t)s;
-			hrt_pf_sparse(q, 288);
+			const uint8_t *q = p + bs * (size_t)s, *aq = a + DK_SB * (size_t)s;
+			hrt_pf_sparse(q, 2 * bs);
 			dk_sb(q, aq, &f0);
-			dk_sb(q + 144, aq + DK_SB, &f1);
+			dk_sb(q + bs, aq + DK_SB, &f1);
 		}
 		if (s < ns)
-			dk_sb(p + 144 * (size_t)s, a + DK_SB * (size_t)s, &f0);
+			dk_sb(p + bs * (size_t)s, a + DK_SB * (size_t)s, &f0);
 		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
 	}
 }

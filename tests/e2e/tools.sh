@@ -106,16 +106,19 @@ else fail bench_kernels_forced "$(cat "$T/e" "$T/o" | head -3)"; fi
 # decode in the layouts of the weight types (AVX-512: Q4_0 rows of whole
 # kilo-columns, Q4_K rows; AVX2: Q4_0) gives the same greedy tokens as
 # without them (HEARTH_DEC=0), in each of those tables the CPU has
-"$H" mkmodel --n-embd 1024 --n-ff 2048 --n-head 8 --n-head-kv 4 --type Q4_0 --seed 3 \
-	-o "$T/k-Q4_0.gguf" 2>/dev/null
-"$H" mkmodel --n-embd 1024 --n-ff 2048 --n-head 8 --n-head-kv 4 --type Q4_K_M --seed 3 \
-	-o "$T/k-Q4_K_M.gguf" 2>/dev/null
+mk=1
+for ty in Q4_0 Q4_K_M; do
+	"$H" mkmodel --n-embd 1024 --n-ff 2048 --n-head 8 --n-head-kv 4 --type $ty --seed 3 \
+		-o "$T/k-$ty.gguf" 2>"$T/e" || mk=0
+done
 isas=""
 for isa in avx512 avx2; do
 	HEARTH_ISA=$isa "$H" bench "$T/k-Q4_0.gguf" -p 1 -n 1 -r 1 --json >"$T/o" 2>/dev/null
 	grep -q "\"kernels\":\"$isa\"" "$T/o" && isas="$isas $isa"
 done
-if [ -z "$isas" ]; then
+if [ $mk = 0 ]; then
+	fail decode_layout_same_tokens "mkmodel: $(head -2 "$T/e")"
+elif [ -z "$isas" ]; then
 	skip decode_layout_same_tokens "needs the avx512 or avx2 table ($(grep -o '"kernels":"[^"]*"' "$T/o"))"
 else
 	ok=1

@@ -698,11 +698,12 @@ static void matmul_dec_one(void)
 	for (size_t i = 0; i < HRT_ARRAY_LEN(w_types); i++) {
 		uint32_t wt = w_types[i];
 		if (k->dec[wt]) {
-			/* in use at its multiple of columns, and only there */
-			const int64_t dc = k->dec_cols[wt], odd = dc + hrt_type_get(wt)->blck;
+			/* in use at its multiple of columns, and only there
+			 * (where that multiple is more than one block) */
+			const int64_t dc = k->dec_cols[wt], blck = hrt_type_get(wt)->blck;
 			CHECKF(hrt_kern_act_key(wt, dc, 1) != hrt_kern_act_key(wt, dc, 2) &&
-				       (odd % dc == 0 ||
-					hrt_kern_act_key(wt, odd, 1) == hrt_kern_act_key(wt, odd, 2)),
+				       (dc == blck || hrt_kern_act_key(wt, dc + blck, 1) ==
+							      hrt_kern_act_key(wt, dc + blck, 2)),
 			       "%s %s: decode layout at %lld columns only", cur_isa, hrt_type_name(wt),
 			       (long long)dc);
 		} else
