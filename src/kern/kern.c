@@ -407,42 +407,54 @@ size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
 #endif
 #define MM_MAX_SEGS 256 /* the pool's most threads */
 
-struct mm_job {
+/* one matrix of a product job: its rows, activations, output and kernel */
+struct mm_part {
 	const struct hrt_wt *W;
 	const uint8_t *act;
 	size_t astride;
-	int n;
 	float *Y;
 	hrt_vec_dot_fn dot;
 	hrt_gemm_fn gemm;
 	enum mm_mode mode;
+	long u0; /* its first row unit in the job's numbering */
+};
+
+#define MM_MAX_PARTS 4
+
+/* a product job: one or more matrices whose row units are numbered one
+ * after another, so a single pool job (one wake-up, one wait) covers them */
+struct mm_job {
+	int n;
+	int nparts;
+	struct mm_part part[MM_MAX_PARTS];
+	long nu; /* row units of all parts */
 	int nseg;
 	struct hrt_pool_seg *seg;
 };
 
-static void mm_range(const struct mm_job *j, long r0, long r1)
+static void mm_range(const struct mm_part *j, int n, long r0, long r1)
 {
 	const struct hrt_wt *W = j->W;
 	const uint8_t *w = W->data;
 	if (r1 <= r0)
 		return;
 	if (j->mode == MODE_TILE) {
-		j->gemm(W->ncols, (int)(r1 - r0), j->n, w + (size_t)r0 * W->row_bytes,
+		j->gemm(W->ncols, (int)(r1 - r0), n, w + (size_t)r0 * W->row_bytes,
 			W->row_bytes, j->act, j->astride, j->Y + r0, (size_t)W->nrows);
 		return;
 	}
 	if (j->mode == MODE_PANEL) {
 		for (long r = r0; r < r1; r += PANEL_ROWS)
 			j->gemm(W->ncols, (int)HRT_MIN(PANEL_ROWS, r1 - r),
-				j->n, w + (size_t)r * W->row_bytes, W->row_bytes,
+				n, w + (size_t)r * W->row_bytes, W->row_bytes,
 				j->act, j->astride, j->Y + r, (size_t)W->nrows);
 		return;
 	}
 	if (j->gemm) {
 		for (long r = r0; r < r1; r += 16) {
 			int nr = (int)HRT_MIN(16, r1 - r);
-			for (int t = 0; t < j->n; t += 4) {
-				int nt = HRT_MIN(4, j->n - t);
+			for (int t = 0; t < n; t += 4) {
+				int nt = HRT_MIN(4, n - t);
 				j->gemm(W->ncols, nr, nt, w + (size_t)r * W->row_bytes,
 					W->row_bytes, j->act + (size_t)t * j->astride,
 					j->astride, j->Y + (size_t)t * (size_t)W->nrows + r,
@@ -455,7 +467,7 @@ static void mm_range(const struct mm_job *j, long r0, long r1)
 	const long RB = 16;
 	for (long rb = r0; rb < r1; rb += RB) {
 		long re = HRT_MIN(rb + RB, r1);
-		for (int t = 0; t < j->n; t++) {
+		for (int t = 0; t < n; t++) {
 			const uint8_t *a = j->act + (size_t)t * j->astride;
 			float *y = j->Y + (size_t)t * (size_t)W->nrows;
 			for (long r = rb; r < re; r++)
@@ -464,9 +476,19 @@ static void mm_range(const struct mm_job *j, long r0, long r1)
 	}
 }
 
+/* units [u0, u1) of the job, over whichever parts they fall in */
 static void mm_units(const struct mm_job *j, long u0, long u1)
 {
-	mm_range(j, HRT_MIN(u0 * ROW_UNIT, j->W->nrows), HRT_MIN(u1 * ROW_UNIT, j->W->nrows));
+	for (int i = 0; i < j->nparts && u0 < u1; i++) {
+		const struct mm_part *p = &j->part[i];
+		long pe = i + 1 < j->nparts ? j->part[i + 1].u0 : j->nu;
+		if (u0 >= pe)
+			continue;
+		long e = HRT_MIN(u1, pe);
+		mm_range(p, j->n, HRT_MIN((u0 - p->u0) * ROW_UNIT, p->W->nrows),
+			 HRT_MIN((e - p->u0) * ROW_UNIT, p->W->nrows));
+		u0 = e;
+	}
 }
 
 /*
@@ -492,19 +514,19 @@ static void mm_steal(void *ctx, int ith, int nth)
 			mm_units(j, u0, u1);
 }
 
-/* panels: nth tasks, contiguous rows each */
+/* panels: nth tasks, contiguous rows each (one part) */
 static void mm_worker(void *ctx, int ith, int nth)
 {
 	struct mm_job *j = ctx;
-	long nu = (j->W->nrows + ROW_UNIT - 1) / ROW_UNIT, b, e;
-	hrt_split(nu, ith, nth, &b, &e);
+	long b, e;
+	hrt_split(j->nu, ith, nth, &b, &e);
 	mm_units(j, b, e);
 }
 
-void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
-		    const void *act, size_t astride, int n, float *Y)
+/* how W runs against n tokens of activations in act */
+static struct mm_part mm_part_of(const struct hrt_kern_isa *k, const struct hrt_wt *W,
+				 const void *act, size_t astride, int n, float *Y)
 {
-	const struct hrt_kern_isa *k = hrt_kern();
 	uint32_t at = hrt_kern_act_type(W->type);
 	enum mm_mode mode;
 	hrt_gemm_fn g;
@@ -518,18 +540,52 @@ void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
 		    : mode == MODE_PANEL || (n > 1 && !k->panel[at]) ? k->gemm[W->type]
 								     : NULL;
 	}
-	struct mm_job j = { W, act, astride, n, Y, k->vec_dot[W->type], g, mode, 0, NULL };
-	if (mode == MODE_PANEL) {
-		hrt_pool_run_n(pool, mm_worker, &j, hrt_pool_size(pool) * MM_TASKS_PER_THREAD);
+	struct mm_part p = { W, act, astride, Y, k->vec_dot[W->type], g, mode, 0 };
+	return p;
+}
+
+static void mm_run(struct hrt_pool *pool, struct mm_job *j)
+{
+	if (j->part[0].mode == MODE_PANEL) {
+		hrt_pool_run_n(pool, mm_worker, j, hrt_pool_size(pool) * MM_TASKS_PER_THREAD);
 		return;
 	}
 	struct hrt_pool_seg seg[MM_MAX_SEGS] __attribute__((aligned(64)));
-	long nu = (W->nrows + ROW_UNIT - 1) / ROW_UNIT;
-	int ns = (int)HRT_MIN((long)HRT_MIN(hrt_pool_size(pool), MM_MAX_SEGS), nu);
-	hrt_pool_segs_init(seg, ns, nu);
-	j.nseg = ns;
-	j.seg = seg;
-	hrt_pool_run_n(pool, mm_steal, &j, ns);
+	int ns = (int)HRT_MIN((long)HRT_MIN(hrt_pool_size(pool), MM_MAX_SEGS), j->nu);
+	hrt_pool_segs_init(seg, ns, j->nu);
+	j->nseg = ns;
+	j->seg = seg;
+	hrt_pool_run_n(pool, mm_steal, j, ns);
+}
+
+void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
+		    const void *act, size_t astride, int n, float *Y)
+{
+	struct hrt_mm_part p = { W, act, astride, Y };
+	hrt_matmul_pre_n(pool, &p, 1, n);
+}
+
+void hrt_matmul_pre_n(struct hrt_pool *pool, const struct hrt_mm_part *parts, int np, int n)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	struct mm_job j = { .n = n };
+	for (int i = 0; i < np; i++) {
+		struct mm_part p = mm_part_of(k, parts[i].W, parts[i].act, parts[i].astride, n,
+					      parts[i].Y);
+		/* panels run one matrix per job (their tasks split one matrix's
+		 * rows); a full job runs before the next part joins */
+		if (j.nparts && (p.mode == MODE_PANEL || j.part[0].mode == MODE_PANEL ||
+				 j.nparts == MM_MAX_PARTS)) {
+			mm_run(pool, &j);
+			j.nparts = 0;
+			j.nu = 0;
+		}
+		p.u0 = j.nu;
+		j.part[j.nparts++] = p;
+		j.nu += (p.W->nrows + ROW_UNIT - 1) / ROW_UNIT;
+	}
+	if (j.nparts)
+		mm_run(pool, &j);
 }
 
 void hrt_matmul(struct hrt_pool *pool, const struct hrt_wt *W, const float *X,

@@ -122,6 +122,17 @@ void hrt_matmul(struct hrt_pool *pool, const struct hrt_wt *W, const float *X,
  * type). */
 void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,
 		    const void *act, size_t astride, int n, float *Y);
+/* Several products against the same n tokens in one pool job (one
+ * wake-up and one wait for all, where the mode allows: not panels), each
+ * matrix with its own converted activations (hrt_matmul_quantize for its
+ * type): Y = X·W^T as hrt_matmul_pre for every part. */
+struct hrt_mm_part {
+	const struct hrt_wt *W;
+	const void *act;
+	size_t astride;
+	float *Y;
+};
+void hrt_matmul_pre_n(struct hrt_pool *pool, const struct hrt_mm_part *parts, int np, int n);
 /* convert n rows of X into the activation type for wtype; returns stride */
 size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
 			   int64_t ncols, const float *X, int n, void *dst);

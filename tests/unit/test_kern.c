@@ -777,6 +777,71 @@ static void test_matmul_pre(void)
 	each_isa(matmul_pre_one);
 }
 
+/* several matrices in one job (hrt_matmul_pre_n): each part's rows and
+ * activations as alone, whatever its kind (a decode layout, tiles, rows,
+ * panels: these run one job each), with row counts off the 16-row unit so
+ * claimed units straddle parts, on 1, 2 and 3 threads; five parts make two
+ * jobs */
+static void matmul_pre_n_one(void)
+{
+	static const uint32_t types[] = { HRT_Q4_K, HRT_Q6_K, HRT_Q4_0, HRT_Q8_0, HRT_Q4_K };
+	static const int64_t nrows[] = { 40, 23, 72, 9, 33 };
+	static const int toks[] = { 1, 3, 21 };
+	const int64_t ncols = 2048;
+	enum { NP = 5 };
+	for (int th = 1; th <= 3; th++) {
+		struct hrt_pool *pool = hrt_pool_new(th);
+		for (size_t ti = 0; ti < HRT_ARRAY_LEN(toks); ti++) {
+			int n = toks[ti];
+			float *X = xmalloc((size_t)(ncols * n) * sizeof(float));
+			fill_x(X, ncols * n, 77 + (uint64_t)n);
+			struct hrt_wt W[NP];
+			struct hrt_mm_part parts[NP];
+			float *Y2[NP];
+			void *act[NP];
+			for (int m = 0; m < NP; m++) {
+				uint32_t wt = types[m];
+				W[m] = (struct hrt_wt){ wt, ncols, nrows[m], row_bytes(wt, ncols), NULL };
+				uint8_t *wd = xmalloc(W[m].row_bytes * (size_t)nrows[m]);
+				fill_blocks(wt, wd, ncols * nrows[m], 900 + (uint64_t)m);
+				W[m].data = wd;
+				act[m] = xmalloc(hrt_matmul_scratch(wt, ncols, n));
+				size_t st = hrt_matmul_quantize(pool, wt, ncols, X, n, act[m]);
+				float *Y = xmalloc((size_t)(nrows[m] * n) * sizeof(float));
+				for (size_t e = 0; e < (size_t)(nrows[m] * n); e++)
+					Y[e] = NAN;
+				parts[m] = (struct hrt_mm_part){ &W[m], act[m], st, Y };
+				Y2[m] = xmalloc((size_t)(nrows[m] * n) * sizeof(float));
+				void *scr = xmalloc(hrt_matmul_scratch(wt, ncols, n));
+				hrt_matmul(NULL, &W[m], X, n, Y2[m], scr);
+				hrt_free_aligned(scr);
+			}
+			hrt_matmul_pre_n(pool, parts, NP, n);
+			for (int m = 0; m < NP; m++) {
+				for (size_t e = 0; e < (size_t)(nrows[m] * n); e++)
+					if (!(parts[m].Y[e] == Y2[m][e])) {
+						CHECKF(0, "%s matmul_pre_n part %d (%s) n=%d th=%d: "
+						       "element %zu %.9g vs %.9g", cur_isa, m,
+						       hrt_type_name(types[m]), n, th, e,
+						       (double)parts[m].Y[e], (double)Y2[m][e]);
+						break;
+					}
+				hrt_free_aligned((void *)W[m].data);
+				hrt_free_aligned(parts[m].Y);
+				hrt_free_aligned(Y2[m]);
+				hrt_free_aligned(act[m]);
+			}
+			hrt_free_aligned(X);
+		}
+		hrt_pool_free(pool);
+	}
+}
+
+static void test_matmul_pre_n(void)
+{
+	each_isa(matmul_pre_n_one);
+}
+
 /*
  * The first job of a new pool runs on all its threads: each of two tasks
  * waits (bounded) until the other has started, which only two threads can
@@ -1112,6 +1177,7 @@ int main(void)
 	RUN(test_matmul);
 	RUN(test_matmul_dec);
 	RUN(test_matmul_pre);
+	RUN(test_matmul_pre_n);
 	RUN(test_pool_first_job);
 	RUN(test_pool_segs);
 	RUN(test_pool_segs_race);
