@@ -21,6 +21,10 @@ extern void hrt_kern_fill_neon(struct hrt_kern_isa *t) __attribute__((weak));
 
 float hrt_f16_tab[1 << 16];
 
+/* the decode kernels' software prefetch (kern/prefetch.h): the defaults,
+ * then by CPU vendor in init() */
+uint32_t hrt_pf_ahead = 4608, hrt_pf_every = 2048;
+
 static struct hrt_kern_isa tab_ref, tab_avx2, tab_avx2vnni, tab_avx512, tab_neon;
 static const struct hrt_kern_isa *current;
 static const char *avail[6];
@@ -127,6 +131,33 @@ static bool cpu_has_avx2(void)
 #endif
 }
 
+static bool cpu_is_intel(void)
+{
+#if defined(__x86_64__)
+	/* "GenuineIntel" in ebx, edx, ecx of leaf 0 */
+	return cpuid_reg(0, 0, 1) == 0x756e6547u && cpuid_reg(0, 0, 3) == 0x49656e69u &&
+	       cpuid_reg(0, 0, 2) == 0x6c65746eu;
+#else
+	return false;
+#endif
+}
+
+/* the prefetch spacing for this CPU (kern/prefetch.h says why), or the
+ * environment's: HEARTH_PF_AHEAD bytes (0..1 MiB), HEARTH_PF_EVERY (a
+ * power of two, 64..1 MiB) */
+static void pf_init(void)
+{
+	if (cpu_is_intel()) {
+		hrt_pf_ahead = 4096;
+		hrt_pf_every = 64;
+	}
+	int a = env_int("HEARTH_PF_AHEAD", -1), e = env_int("HEARTH_PF_EVERY", -1);
+	if (a >= 0 && a <= (1 << 20))
+		hrt_pf_ahead = (uint32_t)a;
+	if (e >= 64 && e <= (1 << 20) && !(e & (e - 1)))
+		hrt_pf_every = (uint32_t)e;
+}
+
 /* AVX-VNNI (vpdpbusd on ymm, VEX encoded): cpuid 7.1 eax bit 4 */
 static bool cpu_has_avx2vnni(void)
 {
@@ -183,6 +214,7 @@ static void init(void)
 {
 	for (uint32_t h = 0; h < (1u << 16); h++)
 		hrt_f16_tab[h] = hrt_fp16_to_f32((uint16_t)h);
+	pf_init();
 	int na = 0;
 	add_table(&tab_ref, "ref", NULL, &na);
 	if (hrt_kern_fill_avx2 && cpu_has_avx2())

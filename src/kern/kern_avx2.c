@@ -90,7 +90,7 @@ ALWAYS_INLINE __m256i ld(const void *p)
 }
 
 /* Decode runs these dot products over weight rows one after another, the
- * rows of a thread's share contiguous: the bytes HRT_PF_AHEAD past the block
+ * rows of a thread's share contiguous: the bytes hrt_pf_ahead past the block
  * at p (sz bytes, a step) are prefetched, so the weights arrive as one
  * stream instead of a miss at every line (AVX2 decode of the 1B bench
  * models, 2 threads, medians of 5 alternating runs: Q4_0 45.3 -> 47.7
@@ -105,7 +105,7 @@ ALWAYS_INLINE void ahead_all(const void *p, size_t sz)
 {
 	_Pragma("GCC unroll 4")
 	for (size_t o = 0; o < sz; o += 64)
-		_mm_prefetch((const char *)p + HRT_PF_AHEAD + o, _MM_HINT_T0);
+		_mm_prefetch((const char *)p + hrt_pf_ahead + o, _MM_HINT_T0);
 }
 
 ALWAYS_INLINE void ahead(const void *p, size_t sz)

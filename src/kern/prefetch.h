@@ -1,11 +1,21 @@
 /*
  * kern/prefetch — the software prefetch of the x86 decode kernels: of the
- * weight stream a kernel reads one line per HRT_PF_EVERY bytes is
- * prefetched HRT_PF_AHEAD ahead. A prefetch of every line held the
- * products to three quarters of a plain read of the same matrices; none at
- * all was slower still; one per region leaves the stream to the hardware
- * prefetcher and restarts it ahead of each page (measurements beside its
- * uses in tile_avx512.c and kern_avx2.c).
+ * weight stream a kernel reads, the first line of every hrt_pf_every bytes
+ * is prefetched hrt_pf_ahead bytes ahead. Which spacing pays depends on the
+ * CPU's own prefetchers, so both are chosen at run time (kern.c, from the
+ * cpuid vendor; env HEARTH_PF_AHEAD, HEARTH_PF_EVERY override):
+ * - AMD Zen 5 (and any CPU not below): one line per 2 KiB, 4.5 KiB ahead.
+ *   A prefetch of every line held the products to three quarters of a
+ *   plain read of the same matrices; none at all was slower still; one per
+ *   region leaves the stream to the hardware prefetcher and restarts it
+ *   ahead of each page (measurements beside the uses in tile_avx512.c and
+ *   kern_avx2.c).
+ * - Intel: every line, 4 KiB ahead. On a 2-core Xeon (family 6 model 207),
+ *   bench/ceiling on the 1B Q4_0 bench model, 2 threads, medians of 5,
+ *   alternating: products 17.6-17.7 GB/s (0.66-0.67 of a plain read) with
+ *   one line per 2 KiB 4.5 KiB ahead, 22.8-23.3 GB/s (0.81-0.83) with every
+ *   line 4 KiB ahead; every line 2 KiB or 1 KiB ahead, one per 128 bytes 8
+ *   KiB ahead, one per 512 bytes 8 KiB ahead: 18.6-21.7.
  */
 #ifndef HRT_KERN_PREFETCH_H
 #define HRT_KERN_PREFETCH_H
@@ -14,21 +24,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef HRT_PF_AHEAD
-#define HRT_PF_AHEAD 4608
-#endif
-#ifndef HRT_PF_EVERY
-#define HRT_PF_EVERY 2048
-#endif
+/* set once before any kernel runs (kern.c); hrt_pf_every a power of two
+ * >= 64 */
+extern uint32_t hrt_pf_ahead, hrt_pf_every;
 
 /* after reading [p, p + len): prefetch the first line of each
- * HRT_PF_EVERY-aligned region that begins in [p + HRT_PF_AHEAD, p +
- * HRT_PF_AHEAD + len) (len <= HRT_PF_EVERY: at most one) */
+ * hrt_pf_every-aligned region that begins in [p + hrt_pf_ahead, p +
+ * hrt_pf_ahead + len) */
 static inline __attribute__((always_inline)) void hrt_pf_sparse(const void *p, size_t len)
 {
-	const uintptr_t a = (uintptr_t)p + HRT_PF_AHEAD;
-	const uintptr_t b = (a + HRT_PF_EVERY - 1) & ~(uintptr_t)(HRT_PF_EVERY - 1);
-	if (b - a < len)
+	const uintptr_t a = (uintptr_t)p + hrt_pf_ahead, m = hrt_pf_every - 1;
+	for (uintptr_t b = (a + m) & ~m; b - a < len; b += m + 1)
 		_mm_prefetch((const char *)b, _MM_HINT_T0);
 }
 
