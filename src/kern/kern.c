@@ -23,7 +23,7 @@ float hrt_f16_tab[1 << 16];
 
 /* the decode kernels' software prefetch (kern/prefetch.h): the defaults,
  * then by CPU vendor in init() */
-uint32_t hrt_pf_ahead = 4608, hrt_pf_every = 2048;
+uint32_t hrt_pf_ahead = 4608, hrt_pf_every = 2048, hrt_pf_far = 0;
 
 static struct hrt_kern_isa tab_ref, tab_avx2, tab_avx2vnni, tab_avx512, tab_neon;
 static const struct hrt_kern_isa *current;
@@ -144,16 +144,21 @@ static bool cpu_is_intel(void)
 
 /* the prefetch spacing for this CPU (kern/prefetch.h says why), or the
  * environment's: HEARTH_PF_AHEAD bytes (0..1 MiB), HEARTH_PF_EVERY (a
- * power of two, 64..1 MiB) */
+ * power of two, 64..1 MiB), HEARTH_PF_FAR bytes past the first prefetch
+ * for a second one into L2 (0..1 MiB, 0 none) */
 static void pf_init(void)
 {
 	if (cpu_is_intel()) {
 		hrt_pf_ahead = 4096;
 		hrt_pf_every = 64;
+		hrt_pf_far = 4096;
 	}
 	int a = env_int("HEARTH_PF_AHEAD", -1), e = env_int("HEARTH_PF_EVERY", -1);
+	int f = env_int("HEARTH_PF_FAR", -1);
 	if (a >= 0 && a <= (1 << 20))
 		hrt_pf_ahead = (uint32_t)a;
+	if (f >= 0 && f <= (1 << 20))
+		hrt_pf_far = (uint32_t)f;
 	if (e >= 64 && e <= (1 << 20) && !(e & (e - 1)))
 		hrt_pf_every = (uint32_t)e;
 }

@@ -2,20 +2,29 @@
  * kern/prefetch — the software prefetch of the x86 decode kernels: of the
  * weight stream a kernel reads, the first line of every hrt_pf_every bytes
  * is prefetched hrt_pf_ahead bytes ahead. Which spacing pays depends on the
- * CPU's own prefetchers, so both are chosen at run time (kern.c, from the
- * cpuid vendor; env HEARTH_PF_AHEAD, HEARTH_PF_EVERY override):
+ * CPU's own prefetchers, so it is chosen at run time (kern.c, from the
+ * cpuid vendor; env HEARTH_PF_AHEAD, HEARTH_PF_EVERY, HEARTH_PF_FAR
+ * override):
  * - AMD Zen 5 (and any CPU not below): one line per 2 KiB, 4.5 KiB ahead.
  *   A prefetch of every line held the products to three quarters of a
  *   plain read of the same matrices; none at all was slower still; one per
  *   region leaves the stream to the hardware prefetcher and restarts it
  *   ahead of each page (measurements beside the uses in tile_avx512.c and
  *   kern_avx2.c).
- * - Intel: every line, 4 KiB ahead. On a 2-core Xeon (family 6 model 207),
- *   bench/ceiling on the 1B Q4_0 bench model, 2 threads, medians of 5,
- *   alternating: products 17.6-17.7 GB/s (0.66-0.67 of a plain read) with
- *   one line per 2 KiB 4.5 KiB ahead, 22.8-23.3 GB/s (0.81-0.83) with every
- *   line 4 KiB ahead; every line 2 KiB or 1 KiB ahead, one per 128 bytes 8
- *   KiB ahead, one per 512 bytes 8 KiB ahead: 18.6-21.7.
+ * - Intel: every line 4 KiB ahead into L1, and every line 8 KiB ahead
+ *   into L2 (hrt_pf_far 4 KiB past the first). On a 2-core Xeon (family 6
+ *   model 207), bench/ceiling on the 1B Q4_0 bench model, 2 threads,
+ *   medians of 5, alternating: products 17.6-17.7 GB/s (0.66-0.67 of a
+ *   plain read) with one line per 2 KiB 4.5 KiB ahead, 22.8-23.3 GB/s
+ *   (0.81-0.83) with every line 4 KiB ahead; every line 2 KiB or 1 KiB
+ *   ahead, one per 128 bytes 8 KiB ahead, one per 512 bytes 8 KiB ahead:
+ *   18.6-21.7; the T1 or T2 hint the same, NTA worse. The second, farther
+ *   prefetch into L2: 2-thread decode of the 1B bench models, medians of 5
+ *   paired rounds, tok/s without -> 4, 12, 28 KiB past the first: Q4_0
+ *   35.3 -> 40.3, 42.5 (12 KiB), then 33.1 -> 40.6, 37.9, 39.6; Q8_0 20.7
+ *   -> 23.1, 22.8, then 20.7 -> 23.3, 22.7, 24.0; Q4_K_M 36.2 -> 40.2,
+ *   39.5, then 37.5 -> 41.7, 40.6, 40.9 (the far ones alike within the
+ *   noise; the T1 hint for it the same as T2).
  */
 #ifndef HRT_KERN_PREFETCH_H
 #define HRT_KERN_PREFETCH_H
@@ -26,16 +35,21 @@
 
 /* set once before any kernel runs (kern.c); hrt_pf_every a power of two
  * >= 64 */
-extern uint32_t hrt_pf_ahead, hrt_pf_every;
+extern uint32_t hrt_pf_ahead, hrt_pf_every, hrt_pf_far;
 
 /* after reading [p, p + len): prefetch the first line of each
  * hrt_pf_every-aligned region that begins in [p + hrt_pf_ahead, p +
- * hrt_pf_ahead + len) */
+ * hrt_pf_ahead + len) into L1, and when hrt_pf_far is set the line
+ * hrt_pf_far bytes past each of those into L2 */
 static inline __attribute__((always_inline)) void hrt_pf_sparse(const void *p, size_t len)
 {
 	const uintptr_t a = (uintptr_t)p + hrt_pf_ahead, m = hrt_pf_every - 1;
-	for (uintptr_t b = (a + m) & ~m; b - a < len; b += m + 1)
+	const uintptr_t far = hrt_pf_far;
+	for (uintptr_t b = (a + m) & ~m; b - a < len; b += m + 1) {
 		_mm_prefetch((const char *)b, _MM_HINT_T0);
+		if (far)
+			_mm_prefetch((const char *)(b + far), _MM_HINT_T2);
+	}
 }
 
 #endif
