@@ -87,7 +87,8 @@ extern float hrt_f16_tab[1 << 16];
  * Benchmark knobs, read once: HEARTH_TILE_N=k sets tile_n of every
  * activation type with tiles (tiles below k tokens: 0 or 1 none, 2 decode
  * only), HEARTH_PANEL_N=k the fewest tokens for panels, HEARTH_DEC=0 turns
- * the decode layouts (dec[]) off. */
+ * the decode layouts (dec[]) off; HEARTH_PF_AHEAD, HEARTH_PF_EVERY and
+ * HEARTH_PF_FAR set the decode kernels' prefetch (kern/prefetch.h). */
 const struct hrt_kern_isa *hrt_kern(void);
 /* Force a table by name; returns 0, or -1 if this CPU/build lacks it. */
 int hrt_kern_select(const char *name);
