@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 	}
 	pthread_barrier_destroy(&start);
 	pthread_barrier_destroy(&done);
-	double med[NWAYS], lo = 0, hi = 0;
+	double med[NWAYS];
 	int best = 0;
 	for (int k = 0; k < NWAYS; k++) {
 		double *x = v + k * (reps + 1) + 1;
@@ -148,8 +148,7 @@ int main(int argc, char **argv)
 		if (med[k] > med[best])
 			best = k;
 	}
-	lo = v[best * (reps + 1) + 1];
-	hi = v[best * (reps + 1) + reps];
+	const double lo = v[best * (reps + 1) + 1], hi = v[best * (reps + 1) + reps];
 	if (json) {
 		printf("{\"threads\":%ld,\"mib\":%ld,\"reps\":%ld,\"read_gbs\":%.2f,\"min\":%.2f,"
 		       "\"max\":%.2f", nthreads, mib, reps, med[best], lo, hi);

@@ -469,32 +469,32 @@ struct mm_job {
 	struct hrt_pool_seg *seg;
 };
 
-static void mm_range(const struct mm_part *j, int n, long r0, long r1)
+static void mm_range(const struct mm_part *p, int n, long r0, long r1)
 {
-	const struct hrt_wt *W = j->W;
+	const struct hrt_wt *W = p->W;
 	const uint8_t *w = W->data;
 	if (r1 <= r0)
 		return;
-	if (j->mode == MODE_TILE) {
-		j->gemm(W->ncols, (int)(r1 - r0), n, w + (size_t)r0 * W->row_bytes,
-			W->row_bytes, j->act, j->astride, j->Y + r0, (size_t)W->nrows);
+	if (p->mode == MODE_TILE) {
+		p->gemm(W->ncols, (int)(r1 - r0), n, w + (size_t)r0 * W->row_bytes,
+			W->row_bytes, p->act, p->astride, p->Y + r0, (size_t)W->nrows);
 		return;
 	}
-	if (j->mode == MODE_PANEL) {
+	if (p->mode == MODE_PANEL) {
 		for (long r = r0; r < r1; r += PANEL_ROWS)
-			j->gemm(W->ncols, (int)HRT_MIN(PANEL_ROWS, r1 - r),
+			p->gemm(W->ncols, (int)HRT_MIN(PANEL_ROWS, r1 - r),
 				n, w + (size_t)r * W->row_bytes, W->row_bytes,
-				j->act, j->astride, j->Y + r, (size_t)W->nrows);
+				p->act, p->astride, p->Y + r, (size_t)W->nrows);
 		return;
 	}
-	if (j->gemm) {
+	if (p->gemm) {
 		for (long r = r0; r < r1; r += 16) {
 			int nr = (int)HRT_MIN(16, r1 - r);
 			for (int t = 0; t < n; t += 4) {
 				int nt = HRT_MIN(4, n - t);
-				j->gemm(W->ncols, nr, nt, w + (size_t)r * W->row_bytes,
-					W->row_bytes, j->act + (size_t)t * j->astride,
-					j->astride, j->Y + (size_t)t * (size_t)W->nrows + r,
+				p->gemm(W->ncols, nr, nt, w + (size_t)r * W->row_bytes,
+					W->row_bytes, p->act + (size_t)t * p->astride,
+					p->astride, p->Y + (size_t)t * (size_t)W->nrows + r,
 					(size_t)W->nrows);
 			}
 		}
@@ -505,10 +505,10 @@ static void mm_range(const struct mm_part *j, int n, long r0, long r1)
 	for (long rb = r0; rb < r1; rb += RB) {
 		long re = HRT_MIN(rb + RB, r1);
 		for (int t = 0; t < n; t++) {
-			const uint8_t *a = j->act + (size_t)t * j->astride;
-			float *y = j->Y + (size_t)t * (size_t)W->nrows;
+			const uint8_t *a = p->act + (size_t)t * p->astride;
+			float *y = p->Y + (size_t)t * (size_t)W->nrows;
 			for (long r = rb; r < re; r++)
-				j->dot(W->ncols, &y[r], w + (size_t)r * W->row_bytes, a);
+				p->dot(W->ncols, &y[r], w + (size_t)r * W->row_bytes, a);
 		}
 	}
 }

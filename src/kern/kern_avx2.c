@@ -103,13 +103,9 @@ ALWAYS_INLINE __m256i ld(const void *p)
  * legacy formats keep ahead_all. */
 ALWAYS_INLINE void ahead_all(const void *p, size_t sz)
 {
-	const size_t far = hrt_pf_far;
 	_Pragma("GCC unroll 4")
-	for (size_t o = 0; o < sz; o += 64) {
-		_mm_prefetch((const char *)p + hrt_pf_ahead + o, _MM_HINT_T0);
-		if (far)
-			_mm_prefetch((const char *)p + hrt_pf_ahead + far + o, _MM_HINT_T2);
-	}
+	for (size_t o = 0; o < sz; o += 64)
+		hrt_pf_line((uintptr_t)p + hrt_pf_ahead + o);
 }
 
 ALWAYS_INLINE void ahead(const void *p, size_t sz)

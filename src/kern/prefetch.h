@@ -37,19 +37,23 @@
  * >= 64 */
 extern uint32_t hrt_pf_ahead, hrt_pf_every, hrt_pf_far;
 
-/* after reading [p, p + len): prefetch the first line of each
+/* the line at b into L1 and, when hrt_pf_far is set, the line hrt_pf_far
+ * bytes past it into L2 */
+static inline __attribute__((always_inline)) void hrt_pf_line(uintptr_t b)
+{
+	_mm_prefetch((const char *)b, _MM_HINT_T0);
+	if (hrt_pf_far)
+		_mm_prefetch((const char *)(b + hrt_pf_far), _MM_HINT_T2);
+}
+
+/* after reading [p, p + len): hrt_pf_line for the first line of each
  * hrt_pf_every-aligned region that begins in [p + hrt_pf_ahead, p +
- * hrt_pf_ahead + len) into L1, and when hrt_pf_far is set the line
- * hrt_pf_far bytes past each of those into L2 */
+ * hrt_pf_ahead + len) */
 static inline __attribute__((always_inline)) void hrt_pf_sparse(const void *p, size_t len)
 {
 	const uintptr_t a = (uintptr_t)p + hrt_pf_ahead, m = hrt_pf_every - 1;
-	const uintptr_t far = hrt_pf_far;
-	for (uintptr_t b = (a + m) & ~m; b - a < len; b += m + 1) {
-		_mm_prefetch((const char *)b, _MM_HINT_T0);
-		if (far)
-			_mm_prefetch((const char *)(b + far), _MM_HINT_T2);
-	}
+	for (uintptr_t b = (a + m) & ~m; b - a < len; b += m + 1)
+		hrt_pf_line(b);
 }
 
 #endif
