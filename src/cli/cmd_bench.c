@@ -1,5 +1,5 @@
 /*
- * cli/cmd_bench — `hearth bench MODEL [-p 512] [-n 128] [-t THREADS]
+ * cli/cmd_bench — `hearth bench MODEL [-p 512] [-n 128] [-d 0] [-t THREADS]
  * [-r REPS] [--json] [--bound] [--bw GB/S] [--no-warmup]`.
  *
  * Measures like the peer's llama-bench so numbers can be compared:
@@ -7,6 +7,9 @@
  *       512, llama-bench's default micro-batch) from an empty cache;
  *   tg: generate n tokens one at a time, also from an empty cache, each
  *       step computing the logits of its token;
+ *   with -d D (llama-bench's depth), both start from a cache that already
+ *       holds D tokens (evaluated once, untimed) instead of an empty one,
+ *       so attention reads D more positions per token;
  *   with --seqs K, also tg of K sequences at once: each step one token of
  *       each (its own KV cache, its own logits) in one batch, as the
  *       server's continuous batching runs K streams; aggregate tokens/s
@@ -38,7 +41,7 @@
 
 struct bench_args {
 	const char *model;
-	int p, n, reps, threads, seqs;
+	int p, n, depth, reps, threads, seqs;
 	bool json, bound, no_warmup;
 	double bw_gbs; /* given bandwidth, 0: measure when --bound */
 };
@@ -113,10 +116,12 @@ static double measure_bw(struct hrt_pool *pool)
 
 /* ---------------------------------------------------------- runs */
 
-static int run_pp(struct hrt_session *s, const int32_t *toks, int p,
+/* the runs below start from the first `depth` tokens of the session's
+ * cache (hrt_session_truncate keeps them) and evaluate toks after them */
+static int run_pp(struct hrt_session *s, int depth, const int32_t *toks, int p,
 		  double *tps, struct hrt_err *err)
 {
-	hrt_session_truncate(s, 0);
+	hrt_session_truncate(s, (size_t)depth);
 	uint64_t t0 = hrt_now_ns();
 	int rc = hrt_session_eval(s, toks, (size_t)p, NULL, err);
 	*tps = p / ((double)(hrt_now_ns() - t0) / 1e9);
@@ -157,10 +162,10 @@ out:
 }
 
 /* tg of n tokens; each token's seconds into tok_s (NULL: not kept) */
-static int run_tg(struct hrt_session *s, const int32_t *toks, int n,
+static int run_tg(struct hrt_session *s, int depth, const int32_t *toks, int n,
 		  double *tps, double *tok_s, struct hrt_err *err)
 {
-	hrt_session_truncate(s, 0);
+	hrt_session_truncate(s, (size_t)depth);
 	uint64_t t0 = hrt_now_ns(), tp = t0;
 	for (int i = 0; i < n; i++) {
 		int rc = hrt_session_eval(s, &toks[i], 1, NULL, err);
@@ -198,10 +203,12 @@ static const char *type_name(const struct hrt_model *m, char *buf, size_t cap)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hearth bench MODEL [-p 512] [-n 128] [-t THREADS] [-r 5] [--seqs K]\n"
-		   "                    [--json] [--bound] [--bw GB/S] [--no-warmup]\n"
+	fprintf(f, "usage: hearth bench MODEL [-p 512] [-n 128] [-d 0] [-t THREADS] [-r 5]\n"
+		   "                    [--seqs K] [--json] [--bound] [--bw GB/S] [--no-warmup]\n"
 		   "  -p N       prompt tokens evaluated in one go (pp), 0 to skip\n"
 		   "  -n N       tokens generated one at a time (tg), 0 to skip\n"
+		   "  -d N       depth: pp and tg start with N tokens already in the\n"
+		   "             context (evaluated once, not timed)\n"
 		   "  -r N       repetitions (median reported)\n"
 		   "  --seqs K   also decode K sequences at once, one batch per step\n"
 		   "             (aggregate tokens/s, and its ratio to tg)\n"
@@ -218,6 +225,7 @@ static int parse(int argc, char **argv, struct bench_args *a)
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int *ip = !strcmp(s, "-p") ? &a->p : !strcmp(s, "-n") ? &a->n :
+			  !strcmp(s, "-d") || !strcmp(s, "--n-depth") ? &a->depth :
 			  !strcmp(s, "-r") ? &a->reps : !strcmp(s, "--seqs") ? &a->seqs :
 			  !strcmp(s, "-t") || !strcmp(s, "--threads") ? &a->threads : NULL;
 		if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
@@ -265,6 +273,9 @@ static int parse(int argc, char **argv, struct bench_args *a)
 		return cli_fail("--seqs takes at most 512 sequences") + 1;
 	if (a->seqs && !a->n)
 		return cli_fail("--seqs needs tokens to generate (-n)") + 1;
+	/* the K sequences each start from an empty cache of their own */
+	if (a->seqs && a->depth)
+		return cli_fail("--seqs and -d do not go together: the sequences start empty") + 1;
 	return 0;
 }
 
@@ -281,9 +292,10 @@ int cmd_bench(int argc, char **argv)
 	int32_t *toks = NULL;
 	double *pp = NULL, *tg = NULL, *tok_s = NULL;
 	int ret = 1;
-	uint32_t n_ctx = (uint32_t)(a.p + a.n);
+	uint32_t n_ctx = (uint32_t)(a.depth + a.p + a.n);
 	struct hrt_llm_opts lo = { .n_threads = a.threads, .n_ctx = n_ctx,
-				   .n_batch = HRT_MAX(HRT_MAX(1, a.seqs), HRT_MIN(a.p, 512)) };
+				   .n_batch = HRT_MAX(HRT_MAX(1, a.seqs),
+						      HRT_MIN(HRT_MAX(a.p, a.depth), 512)) };
 	struct hrt_kv **kvs = NULL;
 	float *lgk = NULL;
 	double *tgk = NULL, *rk = NULL;
@@ -295,7 +307,8 @@ int cmd_bench(int argc, char **argv)
 	}
 	const struct hrt_model *m = hrt_llm_model(l);
 	const struct hrt_hparams *hp = hrt_model_hparams(m);
-	int nmax = HRT_MAX(a.p, a.n);
+	/* the depth's tokens, then those of the runs */
+	int nmax = a.depth + HRT_MAX(a.p, a.n);
 	toks = malloc((size_t)nmax * sizeof(*toks));
 	pp = calloc((size_t)a.reps, sizeof(double));
 	tg = calloc((size_t)a.reps, sizeof(double));
@@ -328,13 +341,18 @@ int cmd_bench(int argc, char **argv)
 		toks[0] = bos;
 
 	double tmp;
-	if (!a.no_warmup && ((a.p && run_pp(s, toks, a.p, &tmp, &err)) ||
-			     (a.n && run_tg(s, toks, 1, &tmp, NULL, &err)))) {
+	const int32_t *rt = toks + a.depth;
+	if (a.depth && hrt_session_eval(s, toks, (size_t)a.depth, NULL, &err)) {
+		cli_fail_err(&err);
+		goto out_free;
+	}
+	if (!a.no_warmup && ((a.p && run_pp(s, a.depth, rt, a.p, &tmp, &err)) ||
+			     (a.n && run_tg(s, a.depth, rt, 1, &tmp, NULL, &err)))) {
 		cli_fail_err(&err);
 		goto out_free;
 	}
 	for (int r = 0; r < a.reps; r++)
-		if (a.p && run_pp(s, toks, a.p, &pp[r], &err)) {
+		if (a.p && run_pp(s, a.depth, rt, a.p, &pp[r], &err)) {
 			cli_fail_err(&err);
 			goto out_free;
 		}
@@ -346,7 +364,7 @@ int cmd_bench(int argc, char **argv)
 		goto out_free;
 	}
 	for (int r = 0; r < a.reps; r++)
-		if ((a.n && run_tg(s, toks, a.n, &tg[r], tok_s + (size_t)r * a.n, &err)) ||
+		if ((a.n && run_tg(s, a.depth, rt, a.n, &tg[r], tok_s + (size_t)r * a.n, &err)) ||
 		    (a.seqs && run_tg_seqs(l, kvs, a.seqs, toks, nmax, a.n, lgk, &tgk[r], &err))) {
 			cli_fail_err(&err);
 			goto out_free;
@@ -375,13 +393,15 @@ int cmd_bench(int argc, char **argv)
 		hrt_kv_free(kv);
 	}
 	/* bytes read per decoded token: the weights (an untied embedding
-	 * table only one row), plus on average half the KV cache of a run */
+	 * table only one row), plus the KV cache of the positions before it:
+	 * the depth and on average half of a run's own */
 	uint64_t per_tok = hrt_model_weight_bytes(m);
 	const struct hrt_gguf_tensor *te =
 		hrt_gguf_find_tensor(hrt_model_gguf(m), "token_embd.weight");
 	if (!hp->tied_output && te && te->nbytes <= per_tok)
 		per_tok -= te->nbytes - te->nbytes / hp->n_vocab;
-	double kv_per_tok = n_ctx ? (double)kv_bytes / n_ctx * (a.n > 1 ? (a.n - 1) / 2.0 : 0) : 0;
+	double kv_per_tok = n_ctx ? (double)kv_bytes / n_ctx *
+					    (a.depth + (a.n > 1 ? (a.n - 1) / 2.0 : 0)) : 0;
 	double bw = a.bw_gbs;
 	if (a.bound && bw <= 0) {
 		struct hrt_pool *pool = hrt_pool_new(hrt_llm_n_threads(l));
@@ -405,6 +425,7 @@ int cmd_bench(int argc, char **argv)
 		cJSON_AddStringToObject(o, "kernels", hrt_kern()->name);
 		cJSON_AddNumberToObject(o, "n_prompt", a.p);
 		cJSON_AddNumberToObject(o, "n_gen", a.n);
+		cJSON_AddNumberToObject(o, "n_depth", a.depth);
 		cJSON_AddNumberToObject(o, "reps", a.reps);
 		if (a.p) {
 			cJSON_AddNumberToObject(o, "pp_tok_s", sp.median);
@@ -443,14 +464,16 @@ int cmd_bench(int argc, char **argv)
 		       "threads", "test", "t/s");
 		printf("| %.24s | %.12s | %.8s | %.7s | %.8s | %.20s |\n", "------------------------",
 		       "------------", "--------", "-------", "--------", "--------------------");
-		char test[32], ts[48];
+		char test[32], ts[48], at[24] = "";
+		if (a.depth) /* as llama-bench names them: tg128 @ d4096 */
+			snprintf(at, sizeof at, " @ d%d", a.depth);
 		if (a.p) {
-			snprintf(test, sizeof test, "pp%d", a.p);
+			snprintf(test, sizeof test, "pp%d%s", a.p, at);
 			snprintf(ts, sizeof ts, "%.2f ± %.2f", sp.median, sp.sd);
 			printf("| %-24s | %12s | %8s | %7d | %8s | %20s |\n", desc, size, np, threads, test, ts);
 		}
 		if (a.n) {
-			snprintf(test, sizeof test, "tg%d", a.n);
+			snprintf(test, sizeof test, "tg%d%s", a.n, at);
 			snprintf(ts, sizeof ts, "%.2f ± %.2f", st.median, st.sd);
 			printf("| %-24s | %12s | %8s | %7d | %8s | %20s |\n", desc, size, np, threads, test, ts);
 		}

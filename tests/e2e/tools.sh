@@ -150,6 +150,24 @@ if "$H" bench "$T/q-Q8_0.gguf" -p 8 -n 2 -r 1 --bw 10 >"$T/o" 2>"$T/e" &&
 	pass bench_table
 else fail bench_table "$(cat "$T/e" "$T/o" | head -5)"; fi
 
+# -d: pp and tg after D tokens already in the context (llama-bench's
+# depth): reported, named as the peer names them, and the bound's bytes per
+# token count the keys and values of those positions
+bpt() { grep -o '"bytes_per_token":[0-9.e+]*' "$1" | cut -d: -f2; }
+if "$H" bench "$T/q-Q8_0.gguf" -p 4 -n 3 -r 1 -t 1 --json >"$T/o0" 2>"$T/e" &&
+	"$H" bench "$T/q-Q8_0.gguf" -p 4 -n 3 -d 40 -r 1 -t 1 --json >"$T/o" 2>"$T/e" &&
+	grep -q '"n_depth":40' "$T/o" && grep -q '"n_depth":0' "$T/o0" &&
+	grep -q '"pp_tok_s":' "$T/o" && grep -q '"tg_tok_s":' "$T/o" &&
+	awk -v a="$(bpt "$T/o0")" -v b="$(bpt "$T/o")" 'BEGIN { exit !(a > 0 && b > a) }' &&
+	"$H" bench "$T/q-Q8_0.gguf" -p 4 -n 2 --n-depth 16 -r 1 >"$T/o" 2>"$T/e" &&
+	grep -q "pp4 @ d16" "$T/o" && grep -q "tg2 @ d16" "$T/o"; then
+	pass bench_depth
+else fail bench_depth "$(cat "$T/e" "$T/o" | head -5)"; fi
+if "$H" bench "$T/q-Q8_0.gguf" -p 0 -n 2 -d 8 --seqs 2 >"$T/o" 2>"$T/e"; then
+	fail bench_depth_seqs "status 0"
+elif ! grep -q "do not go together" "$T/e"; then fail bench_depth_seqs "$(cat "$T/e")"
+else pass bench_depth_seqs; fi
+
 # the median token's speed beside tg: in the JSON, and as ms and tok/s that
 # agree in the table; absent without tg
 if "$H" bench "$T/q-Q8_0.gguf" -p 0 -n 3 -r 2 -t 1 --json >"$T/o" 2>"$T/e" &&
