@@ -74,14 +74,15 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(uname -m), $TH threads, pp$P tg$N, $R rep
 echo "# hearth: $("$H" --version)${HEARTH_ISA:+ (kernels forced: HEARTH_ISA=$HEARTH_ISA)}${PEER_BENCH:+   peer: $PEER_BENCH}"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
 echo
-if [ -n "${PEER_BENCH:-}" ]; then
+ENGINE_TYPES=$TYPES
+case " $SUITES " in *" engine "*) ;; *) ENGINE_TYPES="" ;; esac
+if [ -z "$ENGINE_TYPES" ]; then :
+elif [ -n "${PEER_BENCH:-}" ]; then
 	header type "size MiB" "pp$P ours" "pp$P peer" "pp ratio" "tg$N ours" "tg$N peer" "tg ratio" \
 		"tg bound" "tg/bound ours" "tg/bound peer" "peak RSS / (file+KV)"
 else
 	header type "size MiB" "pp$P t/s" "tg$N t/s" "tg bound" tg/bound "peak RSS / (file+KV)"
 fi
-ENGINE_TYPES=$TYPES
-case " $SUITES " in *" engine "*) ;; *) ENGINE_TYPES="" ;; esac
 for ty in $ENGINE_TYPES; do
 	m=$OUT/llama-3.2-1b-$vtag-$ty.gguf
 	if [ ! -f "$m" ]; then
