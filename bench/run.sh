@@ -56,6 +56,10 @@ header() {
 }
 # field NAME from a one-line JSON object on stdin
 field() { grep -o "\"$1\": *[-0-9.eE+]*" | head -1 | sed 's/.*: *//'; }
+# awk helpers for the peer tables: r(a, c) the ratio a/c, v(a) a value, "-"
+# where the peer gave none
+AWK_RV='function r(a, c) { return c > 0 ? sprintf("%.2f", a / c) : "-" }
+function v(a) { return a == "" ? "-" : sprintf("%.2f", a) }'
 # median of numbers on stdin
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print ""; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 # peer t/s for the test line matching n_prompt/n_gen ($1 $2) in llama-bench jsonl on stdin:
@@ -103,10 +107,10 @@ for ty in $ENGINE_TYPES; do
 		ppp=$(echo "$pj" | peer_ts "$P" 0)
 		ptg=$(echo "$pj" | peer_ts 0 "$N")
 		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v ppp="$ppp" -v tg="$tg" -v ptg="$ptg" \
-			-v b="$bound" -v rr="$rr" 'function r(a, c) { return c > 0 ? sprintf("%.2f", a / c) : "-" }
+			-v b="$bound" -v rr="$rr" "$AWK_RV"'
 			BEGIN { printf "| %s | %s | %.2f | %s | %s | %.2f | %s | %s | %.1f | %s | %s | %s |\n",
-				ty, s, pp, ppp == "" ? "-" : sprintf("%.2f", ppp), r(pp, ppp), tg,
-				ptg == "" ? "-" : sprintf("%.2f", ptg), r(tg, ptg), b, r(tg, b), r(ptg, b), rr }'
+				ty, s, pp, v(ppp), r(pp, ppp), tg, v(ptg), r(tg, ptg), b, r(tg, b),
+				r(ptg, b), rr }'
 	else
 		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v tg="$tg" -v b="$bound" -v rr="$rr" \
 			'BEGIN { printf "| %s | %s | %.2f | %.2f | %.1f | %.2f | %s |\n", ty, s, pp, tg, b,
@@ -201,8 +205,7 @@ case " $SUITES " in *" depth "*)
 			ppp=$(echo "$pj" | peer_ts "$P" 0)
 			ptg=$(echo "$pj" | peer_ts 0 "$N")
 			awk -v ty="$ty" -v pp="$pp" -v ppp="$ppp" -v tg="$tg" -v ptg="$ptg" -v b="$bound" \
-				'function r(a, c) { return c > 0 ? sprintf("%.2f", a / c) : "-" }
-				function v(a) { return a == "" ? "-" : sprintf("%.2f", a) }
+				"$AWK_RV"'
 				BEGIN { printf "| %s | %.2f | %s | %s | %.2f | %s | %s | %.1f | %s | %s |\n",
 					ty, pp, v(ppp), r(pp, ppp), tg, v(ptg), r(tg, ptg), b, r(tg, b),
 					r(ptg, b) }'
