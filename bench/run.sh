@@ -58,7 +58,7 @@ header() {
 field() { grep -o "\"$1\": *[-0-9.eE+]*" | head -1 | sed 's/.*: *//'; }
 # awk helpers for the peer tables: r(a, c) the ratio a/c, v(a) a value, "-"
 # where the peer gave none
-AWK_RV='function r(a, c) { return c > 0 ? sprintf("%.2f", a / c) : "-" }
+AWK_RV='function r(a, c) { return a != "" && c > 0 ? sprintf("%.2f", a / c) : "-" }
 function v(a) { return a == "" ? "-" : sprintf("%.2f", a) }'
 # median of numbers on stdin
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print ""; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
