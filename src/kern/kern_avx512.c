@@ -998,10 +998,10 @@ ALWAYS_INLINE __m512 hsum16(const __m512 v[16])
  * length that is not a multiple of 16 is read with a mask.
  * Packed rows (keys: head_dim values each, one after another in the
  * cache) are prefetched QK_PF_AHEAD bytes ahead; the hardware does not run
- * ahead of rows this short. Decode at depth 4096 (1B Q4_0 bench model, 2 threads,
- * 3 alternating runs each): 28.3-29.8 tok/s without, 31.1-32.5 with 2, 4
- * or 8 KiB (31.7-32.1 at 4); a prefetch within long rows (the value
- * channels) added nothing beside it (31.5-32.1). */
+ * ahead of rows this short. Decode at depth 4096 (1B Q4_0 bench model, 2
+ * threads, 3 alternating runs each): 28.3-29.8 tok/s without, 31.1-32.5
+ * with 2, 4 or 8 KiB (31.7-32.1 at 4); a prefetch within long rows (the
+ * value channels) added nothing beside it (31.5-32.1). */
 #define QK_PF_AHEAD 4096
 ALWAYS_INLINE void qk_rows(const int nq, int64_t hd, int64_t np, const uint16_t *k, size_t ks,
 			   const uint16_t *q, size_t qs, float *out, size_t os)
@@ -1009,11 +1009,12 @@ ALWAYS_INLINE void qk_rows(const int nq, int64_t hd, int64_t np, const uint16_t 
 	const uint16_t *qr[4];
 	for (int i = 0; i < nq; i++)
 		qr[i] = q + (size_t)i * qs;
+	const bool packed = ks == (size_t)hd;
 	for (int64_t p0 = 0; p0 < np; p0 += 4) {
 		const uint16_t *kr[4];
 		for (int pp = 0; pp < 4; pp++)
 			kr[pp] = k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks;
-		if (ks == (size_t)hd) /* packed rows */
+		if (packed)
 			for (int pp = 0; pp < 4; pp++)
 				for (int64_t o = 0; o < hd * 2; o += 64)
 					_mm_prefetch((const char *)kr[pp] + QK_PF_AHEAD + o, _MM_HINT_T0);
