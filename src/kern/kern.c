@@ -52,6 +52,31 @@ static void softmax_ref(float *x, int64_t n)
 		x[i] *= inv;
 }
 
+/* one query at a time, one block of keys at a time, the lanes in order */
+static void att_scores_ref(int64_t hd, int64_t np, const uint16_t *k, const float *q, int nq,
+			   size_t qs, float *out, size_t os)
+{
+	for (int64_t b = 0; b * HRT_KV_BLK < np; b++) {
+		const uint16_t *kb = k + (size_t)b * HRT_KV_BLK * (size_t)hd;
+		int64_t nl = HRT_MIN(np - b * HRT_KV_BLK, (int64_t)HRT_KV_BLK);
+		for (int i = 0; i < nq; i++) {
+			const float *qi = q + (size_t)i * qs;
+			float acc[HRT_KV_BLK] = { 0 };
+			for (int64_t d = 0; d < hd; d++)
+				for (int j = 0; j < HRT_KV_BLK; j++)
+					acc[j] += qi[d] * hrt_f16_tab[kb[d * HRT_KV_BLK + j]];
+			memcpy(out + (size_t)i * os + (size_t)b * HRT_KV_BLK, acc,
+			       (size_t)nl * sizeof(float));
+		}
+	}
+}
+
+static void round_f16_ref(float *x, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		x[i] = hrt_fp16_to_f32(hrt_f32_to_fp16(x[i]));
+}
+
 static void fill_ref(struct hrt_kern_isa *t, const char *name)
 {
 	memset(t, 0, sizeof(*t));
@@ -65,6 +90,8 @@ static void fill_ref(struct hrt_kern_isa *t, const char *name)
 	}
 	t->swiglu = swiglu_ref;
 	t->softmax = softmax_ref;
+	t->att_scores = att_scores_ref;
+	t->round_f16 = round_f16_ref;
 }
 
 static int env_int(const char *name, int dflt)

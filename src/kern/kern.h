@@ -14,6 +14,9 @@
 #include "kern/pool.h"
 #include "kern/types.h"
 
+/* positions per block of the F16 key layout of att_scores */
+#define HRT_KV_BLK 16
+
 /* Several-rows-by-several-tokens tile of a matrix product, for prompt
  * processing: for r < nr, t < nt: y[t*ldy + r] = dot(w row r, act row t).
  * w rows are wstride bytes apart, activation rows astride bytes apart.
@@ -69,13 +72,24 @@ struct hrt_kern_isa {
 	void (*swiglu)(float *h, const float *g, int64_t n);
 	/* softmax in place over n >= 1 values (max subtracted first) */
 	void (*softmax)(float *x, int64_t n);
-	/* optional, attention against an F16 cache, scores (q: queries, k:
-	 * key rows) and weighted values (q: probabilities, k: value channels
-	 * over positions): for i < nq (1..4), p < np: out[i * os + p] = sum
-	 * over d < hd of f16(q[i * qs + d]) * f16(k[p * ks + d]) (products
-	 * and sums in float). NULL: the caller uses vec_dot[HRT_F16]. */
-	void (*qk_f16)(int64_t hd, int64_t np, const uint16_t *k, size_t ks,
-		       const uint16_t *q, int nq, size_t qs, float *out, size_t os);
+	/* attention scores against F16 keys in blocks of HRT_KV_BLK
+	 * positions (block b at k + b * HRT_KV_BLK * hd, position
+	 * HRT_KV_BLK * b + j's element d at [d * HRT_KV_BLK + j]): for i < nq
+	 * (any), p < np: out[i * os + p] = sum over d < hd of q[i * qs + d] *
+	 * f16(key p, d), products and sums in float in the order of d. Keys
+	 * past np in the last block are read and their lanes dropped, so a
+	 * stale or NaN one changes nothing. */
+	void (*att_scores)(int64_t hd, int64_t np, const uint16_t *k, const float *q, int nq,
+			   size_t qs, float *out, size_t os);
+	/* x rounded to the nearest f16 value (ties to even), in place */
+	void (*round_f16)(float *x, int64_t n);
+	/* optional, weighted values of an F16 cache (q: probabilities, k:
+	 * value channels over positions): for i < nq (1..4), r < nr: out[i *
+	 * os + r] = sum over p < np of q[i * qs + p] * f16(k[r * ks + p])
+	 * (products and sums in float). NULL: the caller uses
+	 * vec_dot[HRT_F16] with the probabilities in f16. */
+	void (*qk_f16)(int64_t np, int64_t nr, const uint16_t *k, size_t ks,
+		       const float *q, int nq, size_t qs, float *out, size_t os);
 };
 
 /* fp32 of every fp16 bit pattern (hrt_fp16_to_f32), filled before any

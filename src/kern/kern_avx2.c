@@ -1234,12 +1234,105 @@ static void softmax(float *x, int64_t n)
 		x[i] *= inv;
 }
 
+/*
+ * Attention scores against keys in blocks of HRT_KV_BLK positions (kern.h),
+ * as in kern_avx512.c: per element d, a block's 16 keys are two loads and
+ * two conversions, and each query meets them with two fmas reading its
+ * element d broadcast; up to 4 queries a pass (16 registers), two blocks
+ * per step for one or two queries to keep enough fmas in flight.
+ */
+#define SC_PF_AHEAD 4096
+ALWAYS_INLINE void sc_blocks(const int nq, const int NB, int64_t hd, int64_t nb, const uint16_t *k,
+			     const float *q, size_t qs, float *out, size_t os, int64_t np)
+{
+	const size_t bs = (size_t)HRT_KV_BLK * (size_t)hd; /* u16 per block */
+	for (int64_t b = 0; b + NB <= nb; b += NB) {
+		const uint16_t *kb = k + (size_t)b * bs;
+		__m256 acc[4][4];
+		_Pragma("GCC unroll 4")
+		for (int i = 0; i < nq; i++)
+			_Pragma("GCC unroll 4")
+			for (int j = 0; j < 2 * NB; j++)
+				acc[i][j] = _mm256_setzero_ps();
+		for (int64_t d = 0; d < hd; d++) {
+			_mm_prefetch((const char *)kb + SC_PF_AHEAD + (size_t)d * 64, _MM_HINT_T0);
+			__m256 x[4];
+			_Pragma("GCC unroll 4")
+			for (int j = 0; j < 2 * NB; j++)
+				x[j] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(
+					kb + (size_t)(j / 2) * bs + (size_t)d * HRT_KV_BLK + 8 * (j % 2))));
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < nq; i++) {
+				const __m256 qv = _mm256_broadcast_ss(q + (size_t)i * qs + (size_t)d);
+				_Pragma("GCC unroll 4")
+				for (int j = 0; j < 2 * NB; j++)
+					acc[i][j] = _mm256_fmadd_ps(x[j], qv, acc[i][j]);
+			}
+		}
+		_Pragma("GCC unroll 2")
+		for (int j = 0; j < NB; j++) {
+			const int64_t p = (b + j) * HRT_KV_BLK;
+			const int64_t n = np - p < HRT_KV_BLK ? np - p : HRT_KV_BLK;
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < nq; i++) {
+				float *o = out + (size_t)i * os + (size_t)p;
+				if (n == HRT_KV_BLK) {
+					_mm256_storeu_ps(o, acc[i][2 * j]);
+					_mm256_storeu_ps(o + 8, acc[i][2 * j + 1]);
+				} else {
+					float tmp[HRT_KV_BLK];
+					_mm256_storeu_ps(tmp, acc[i][2 * j]);
+					_mm256_storeu_ps(tmp + 8, acc[i][2 * j + 1]);
+					memcpy(o, tmp, (size_t)n * sizeof(float));
+				}
+			}
+		}
+	}
+}
+
+ALWAYS_INLINE void sc_queries(const int nq, int64_t hd, int64_t np, const uint16_t *k,
+			      const float *q, size_t qs, float *out, size_t os)
+{
+	const int NB = nq <= 2 ? 2 : 1;
+	const int64_t nb = (np + HRT_KV_BLK - 1) / HRT_KV_BLK, nf = nb / NB * NB;
+	sc_blocks(nq, NB, hd, nf, k, q, qs, out, os, np);
+	const size_t bs = (size_t)HRT_KV_BLK * (size_t)hd;
+	if (nf < nb)
+		sc_blocks(nq, 1, hd, nb - nf, k + (size_t)nf * bs, q, qs,
+			  out + (size_t)nf * HRT_KV_BLK, os, np - nf * HRT_KV_BLK);
+}
+
+static void att_scores(int64_t hd, int64_t np, const uint16_t *k, const float *q, int nq,
+		       size_t qs, float *out, size_t os)
+{
+	for (; nq > 0; nq -= 4, q += 4 * qs, out += 4 * os) {
+		switch (nq < 4 ? nq : 4) {
+		case 1: sc_queries(1, hd, np, k, q, qs, out, os); break;
+		case 2: sc_queries(2, hd, np, k, q, qs, out, os); break;
+		case 3: sc_queries(3, hd, np, k, q, qs, out, os); break;
+		default: sc_queries(4, hd, np, k, q, qs, out, os); break;
+		}
+	}
+}
+
+static void round_f16(float *x, int64_t n)
+{
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(
+			_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+	for (; i < n; i++)
+		x[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
 /* ------------------------------------------------------------------ table */
 
 void FILL_AVX2(struct hrt_kern_isa *t)
 {
 	t->swiglu = swiglu;
 	t->softmax = softmax;
+	t->att_scores = att_scores;
+	t->round_f16 = round_f16;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;
 	t->quantize[HRT_Q8_K] = quantize_q8_k;

@@ -66,6 +66,19 @@ static void quantize_f16(const float *x, void *y, int64_t n)
 	}
 }
 
+static void round_f16(float *x, int64_t n)
+{
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(x + i, _mm512_cvtph_ps(_mm512_cvtps_ph(
+			_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+	if (i < n) {
+		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+		_mm512_mask_storeu_ps(x + i, m, _mm512_cvtph_ps(_mm512_cvtps_ph(
+			_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+	}
+}
+
 static void quantize_q8_k(const float *x, void *y, int64_t n)
 {
 	struct hrt_blk_q8_k *b = y;
@@ -992,46 +1005,49 @@ ALWAYS_INLINE __m512 hsum16(const __m512 v[16])
 }
 
 /* 4 rows x up to 4 vectors per step: each row chunk is converted once for
- * all vectors (the query heads sharing a KV head, or their probabilities
+ * all vectors (the probabilities of the query heads sharing a KV head,
  * against the rows of values), and the 16 dot products are summed across
  * lanes together (hsum16) rather than one by one. The last chunk of a
- * length that is not a multiple of 16 is read with a mask.
- * Packed rows (keys: head_dim values each, one after another in the
- * cache) are prefetched QK_PF_AHEAD bytes ahead; the hardware does not run
- * ahead of rows this short. Decode at depth 4096 (1B Q4_0 bench model, 2
- * threads, 3 alternating runs each): 28.3-29.8 tok/s without, 31.1-32.5
- * with 2, 4 or 8 KiB (31.7-32.1 at 4); a prefetch within long rows (the
- * value channels) added nothing beside it (31.5-32.1). */
-#define QK_PF_AHEAD 4096
+ * length that is not a multiple of 16 is read with a mask, in a step of
+ * its own: unmasked, the loads fold into the conversions. The vectors are
+ * floats (already rounded to f16 by the caller). */
 ALWAYS_INLINE void qk_rows(const int nq, int64_t hd, int64_t np, const uint16_t *k, size_t ks,
-			   const uint16_t *q, size_t qs, float *out, size_t os)
+			   const float *q, size_t qs, float *out, size_t os)
 {
-	const uint16_t *qr[4];
+	const float *qr[4];
 	for (int i = 0; i < nq; i++)
 		qr[i] = q + (size_t)i * qs;
-	const bool packed = ks == (size_t)hd;
 	for (int64_t p0 = 0; p0 < np; p0 += 4) {
 		const uint16_t *kr[4];
 		for (int pp = 0; pp < 4; pp++)
 			kr[pp] = k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks;
-		if (packed)
-			for (int pp = 0; pp < 4; pp++)
-				for (int64_t o = 0; o < hd * 2; o += 64)
-					_mm_prefetch((const char *)kr[pp] + QK_PF_AHEAD + o, _MM_HINT_T0);
 		__m512 acc[16]; /* [vector i][row pp] at 4i + pp; i >= nq stay 0 */
 		_Pragma("GCC unroll 16")
 		for (int x = 0; x < 16; x++)
 			acc[x] = _mm512_setzero_ps();
-		for (int64_t d = 0; d < hd; d += 16) {
-			__mmask16 m = hd - d >= 16 ? (__mmask16)0xffff
-						   : (__mmask16)((1u << (hd - d)) - 1);
+		int64_t d = 0;
+		for (; d + 16 <= hd; d += 16) {
+			__m512 kv[4];
+			_Pragma("GCC unroll 4")
+			for (int pp = 0; pp < 4; pp++)
+				kv[pp] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kr[pp] + d)));
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < nq; i++) {
+				__m512 qv = _mm512_loadu_ps(qr[i] + d);
+				_Pragma("GCC unroll 4")
+				for (int pp = 0; pp < 4; pp++)
+					acc[4 * i + pp] = _mm512_fmadd_ps(kv[pp], qv, acc[4 * i + pp]);
+			}
+		}
+		if (d < hd) {
+			const __mmask16 m = (__mmask16)((1u << (hd - d)) - 1);
 			__m512 kv[4];
 			_Pragma("GCC unroll 4")
 			for (int pp = 0; pp < 4; pp++)
 				kv[pp] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, kr[pp] + d));
 			_Pragma("GCC unroll 4")
 			for (int i = 0; i < nq; i++) {
-				__m512 qv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, qr[i] + d));
+				__m512 qv = _mm512_maskz_loadu_ps(m, qr[i] + d);
 				_Pragma("GCC unroll 4")
 				for (int pp = 0; pp < 4; pp++)
 					acc[4 * i + pp] = _mm512_fmadd_ps(kv[pp], qv, acc[4 * i + pp]);
@@ -1053,15 +1069,100 @@ ALWAYS_INLINE void qk_rows(const int nq, int64_t hd, int64_t np, const uint16_t 
 }
 
 /* the number of vectors as a constant, so none is computed for nothing */
-static void qk_f16(int64_t hd, int64_t np, const uint16_t *k, size_t ks, const uint16_t *q,
+static void qk_f16(int64_t np, int64_t nr, const uint16_t *k, size_t ks, const float *q,
 		   int nq, size_t qs, float *out, size_t os)
 {
 	switch (nq) {
-	case 1: qk_rows(1, hd, np, k, ks, q, qs, out, os); break;
-	case 2: qk_rows(2, hd, np, k, ks, q, qs, out, os); break;
-	case 3: qk_rows(3, hd, np, k, ks, q, qs, out, os); break;
-	case 4: qk_rows(4, hd, np, k, ks, q, qs, out, os); break;
+	case 1: qk_rows(1, np, nr, k, ks, q, qs, out, os); break;
+	case 2: qk_rows(2, np, nr, k, ks, q, qs, out, os); break;
+	case 3: qk_rows(3, np, nr, k, ks, q, qs, out, os); break;
+	case 4: qk_rows(4, np, nr, k, ks, q, qs, out, os); break;
 	default: break;
+	}
+}
+
+/*
+ * Scores against keys in blocks of 16 positions (kern.h): per element d,
+ * the 16 keys of a block are one load and one conversion, and each query
+ * meets them with one fma reading its element d broadcast from memory;
+ * the 16 lanes are 16 positions, so the scores come out in order with no
+ * sum across lanes. NB blocks per step keep nq * NB fmas in flight. Keys
+ * are prefetched QK_PF_AHEAD bytes ahead (one head's blocks lie one after
+ * another).
+ */
+#define QK_PF_AHEAD 4096
+_Static_assert(HRT_KV_BLK == 16, "a block of keys is one vector");
+ALWAYS_INLINE void sc_blocks(const int nq, const int NB, int64_t hd, int64_t nb, const uint16_t *k,
+			     const float *q, size_t qs, float *out, size_t os, int64_t np)
+{
+	const size_t bs = (size_t)HRT_KV_BLK * (size_t)hd; /* u16 per block */
+	for (int64_t b = 0; b + NB <= nb; b += NB) {
+		const uint16_t *kb = k + (size_t)b * bs;
+		__m512 acc[8][4];
+		_Pragma("GCC unroll 8")
+		for (int i = 0; i < nq; i++)
+			_Pragma("GCC unroll 4")
+			for (int j = 0; j < NB; j++)
+				acc[i][j] = _mm512_setzero_ps();
+		for (int64_t d = 0; d < hd; d++) {
+			/* NB blocks of hd lines of 32 bytes: NB / 2 lines per d */
+			_Pragma("GCC unroll 2")
+			for (int j = 0; j < (NB + 1) / 2; j++)
+				_mm_prefetch((const char *)kb + QK_PF_AHEAD + (size_t)(d * ((NB + 1) / 2) + j) * 64,
+					     _MM_HINT_T0);
+			__m512 x[4];
+			_Pragma("GCC unroll 4")
+			for (int j = 0; j < NB; j++)
+				x[j] = _mm512_cvtph_ps(_mm256_loadu_si256(
+					(const __m256i *)(kb + (size_t)j * bs + (size_t)d * HRT_KV_BLK)));
+			_Pragma("GCC unroll 8")
+			for (int i = 0; i < nq; i++) {
+				const __m512 qv = _mm512_set1_ps(q[(size_t)i * qs + (size_t)d]);
+				_Pragma("GCC unroll 4")
+				for (int j = 0; j < NB; j++)
+					acc[i][j] = _mm512_fmadd_ps(x[j], qv, acc[i][j]);
+			}
+		}
+		_Pragma("GCC unroll 4")
+		for (int j = 0; j < NB; j++) {
+			const int64_t p = (b + j) * HRT_KV_BLK;
+			const __mmask16 m = np - p >= 16 ? (__mmask16)0xffff
+							 : (__mmask16)((1u << (np - p)) - 1);
+			_Pragma("GCC unroll 8")
+			for (int i = 0; i < nq; i++)
+				_mm512_mask_storeu_ps(out + (size_t)i * os + (size_t)p, m, acc[i][j]);
+		}
+	}
+}
+
+/* up to 8 queries at a time; 2 blocks per step (4 for one or two
+ * queries), then the blocks left one at a time */
+ALWAYS_INLINE void sc_queries(const int nq, int64_t hd, int64_t np, const uint16_t *k,
+			      const float *q, size_t qs, float *out, size_t os)
+{
+	const int NB = nq <= 2 ? 4 : 2;
+	const int64_t nb = (np + HRT_KV_BLK - 1) / HRT_KV_BLK, nf = nb / NB * NB;
+	sc_blocks(nq, NB, hd, nf, k, q, qs, out, os, np);
+	const size_t bs = (size_t)HRT_KV_BLK * (size_t)hd;
+	if (nf < nb)
+		sc_blocks(nq, 1, hd, nb - nf, k + (size_t)nf * bs, q, qs,
+			  out + (size_t)nf * HRT_KV_BLK, os, np - nf * HRT_KV_BLK);
+}
+
+static void att_scores(int64_t hd, int64_t np, const uint16_t *k, const float *q, int nq,
+		       size_t qs, float *out, size_t os)
+{
+	for (; nq > 0; nq -= 8, q += 8 * qs, out += 8 * os) {
+		switch (nq < 8 ? nq : 8) {
+		case 1: sc_queries(1, hd, np, k, q, qs, out, os); break;
+		case 2: sc_queries(2, hd, np, k, q, qs, out, os); break;
+		case 3: sc_queries(3, hd, np, k, q, qs, out, os); break;
+		case 4: sc_queries(4, hd, np, k, q, qs, out, os); break;
+		case 5: sc_queries(5, hd, np, k, q, qs, out, os); break;
+		case 6: sc_queries(6, hd, np, k, q, qs, out, os); break;
+		case 7: sc_queries(7, hd, np, k, q, qs, out, os); break;
+		default: sc_queries(8, hd, np, k, q, qs, out, os); break;
+		}
 	}
 }
 
@@ -1111,6 +1212,8 @@ void hrt_kern_fill_avx512(struct hrt_kern_isa *t)
 	t->swiglu = swiglu;
 	t->softmax = softmax;
 	t->qk_f16 = qk_f16;
+	t->att_scores = att_scores;
+	t->round_f16 = round_f16;
 	t->quantize[HRT_F16] = quantize_f16;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;

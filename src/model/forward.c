@@ -20,21 +20,26 @@
 /* ---------------- KV cache ---------------- */
 
 /*
- * Keys by KV head: k (n_layer, n_head_kv, n_ctx, head_dim), so the keys
- * one head's attention reads lie one after another (a stream the
- * prefetchers follow) rather than a slice of every position's row.
- * F16 (default): k in f16; v (n_layer, kvd, n_ctx) f16, transposed: a row
- * per channel, so the probability-weighted sum over positions is one dot
- * product per channel. Q8_0 (half the memory): k and v both by head as k
- * above, each position's head_dim values in Q8_0 blocks (a head is a whole
- * number of blocks); scores are Q8_0 dot products, values are summed
- * position by position.
+ * Keys by KV head, so the keys one head's attention reads lie one after
+ * another (a stream the prefetchers follow) rather than a slice of every
+ * position's row.
+ * F16 (default): k (n_layer, n_head_kv, n_blk, head_dim, HRT_KV_BLK) f16,
+ * n_blk blocks of HRT_KV_BLK positions (n_ctx rounded up), a block holding
+ * element d of its positions side by side (the layout of att_scores in
+ * kern.h: a vector of positions per element, no sums across lanes); v
+ * (n_layer, kvd, n_ctx) f16, transposed: a row per channel, so the
+ * probability-weighted sum over positions is one dot product per channel.
+ * Q8_0 (half the memory): k and v (n_layer, n_head_kv, n_ctx, head_dim),
+ * each position's head_dim values in Q8_0 blocks (a head is a whole number
+ * of blocks); scores are Q8_0 dot products, values are summed position by
+ * position.
  * Decode at depth 4096 (1B Q4_0 bench model, 2 threads; the cache is 128
  * MiB of the 702 each token reads), keys in rows of all heads per position
  * -> by head, 3 alternating runs: 26.6-26.9 -> 30.0-30.7 tok/s.
  */
 struct hrt_kv {
 	uint32_t n_ctx, n_layer, kvd, hd, nh;
+	uint32_t n_blk;  /* F16: blocks of HRT_KV_BLK positions per head */
 	uint32_t type;   /* HRT_F16 or HRT_Q8_0 */
 	size_t row;      /* bytes of one position's kvd values (k, and v in Q8_0) */
 	size_t head;     /* bytes of one head's share of them */
@@ -64,21 +69,24 @@ int hrt_kv_new_typed(struct hrt_kv **out, const struct hrt_model *m,
 	kv->hd = hp->head_dim;
 	kv->nh = hp->n_head_kv;
 	kv->type = type;
-	uint64_t row, n;
+	kv->n_blk = (uint32_t)(((uint64_t)n_ctx + HRT_KV_BLK - 1) / HRT_KV_BLK);
+	uint64_t row, n, nk;
 	hrt_type_row_bytes(type, kv->kvd, &row);
 	kv->row = (size_t)row;
 	kv->head = kv->row / hp->n_head_kv;
-	if (hrt_mul_ovf((uint64_t)kv->n_layer * row, n_ctx, &n) || n > SIZE_MAX / 4) {
+	uint64_t kpos = type == HRT_F16 ? (uint64_t)kv->n_blk * HRT_KV_BLK : n_ctx;
+	if (hrt_mul_ovf((uint64_t)kv->n_layer * row, n_ctx, &n) ||
+	    hrt_mul_ovf((uint64_t)kv->n_layer * row, kpos, &nk) || nk > SIZE_MAX / 4) {
 		free(kv);
 		return HRT_ERR(err, HRT_ENOMEM, "KV cache for %u positions is too large", n_ctx);
 	}
-	kv->k = hrt_malloc_aligned((size_t)n);
+	kv->k = hrt_malloc_aligned((size_t)nk);
 	kv->v = hrt_malloc_aligned((size_t)n);
 	if (!kv->k || !kv->v) {
 		hrt_kv_free(kv);
 		return HRT_ERR(err, HRT_ENOMEM,
 			       "no memory for a KV cache of %u positions (%.1f MiB)",
-			       n_ctx, (double)n * 2 / 1048576.0);
+			       n_ctx, (double)(n + nk) / 1048576.0);
 	}
 	*out = kv;
 	return HRT_OK;
@@ -106,7 +114,8 @@ uint32_t hrt_kv_n_ctx(const struct hrt_kv *kv)
 
 uint64_t hrt_kv_bytes(const struct hrt_kv *kv)
 {
-	return (uint64_t)kv->n_layer * kv->n_ctx * kv->row * 2;
+	uint64_t kpos = kv->type == HRT_F16 ? (uint64_t)kv->n_blk * HRT_KV_BLK : kv->n_ctx;
+	return (uint64_t)kv->n_layer * kv->row * (kv->n_ctx + kpos);
 }
 
 uint32_t hrt_kv_type(const struct hrt_kv *kv)
@@ -114,7 +123,13 @@ uint32_t hrt_kv_type(const struct hrt_kv *kv)
 	return kv->type;
 }
 
-/* position p's key of KV head h in layer l */
+/* F16: the key blocks of KV head h in layer l */
+static inline uint16_t *kv_kb(const struct hrt_kv *kv, uint32_t l, uint32_t h)
+{
+	return (uint16_t *)kv->k + ((size_t)l * kv->nh + h) * kv->n_blk * HRT_KV_BLK * kv->hd;
+}
+
+/* Q8_0: position p's key of KV head h in layer l */
 static inline uint8_t *kv_k(const struct hrt_kv *kv, uint32_t l, uint32_t h, int32_t p)
 {
 	return kv->k + (((size_t)l * kv->nh + h) * kv->n_ctx + (size_t)p) * kv->head;
@@ -150,10 +165,11 @@ struct hrt_compute {
 	float *hb;     /* (n_batch, n_ff) gate */
 	float *hb2;    /* (n_batch, n_ff) up */
 	float *scores; /* (nth, heads per KV head, n_ctx) */
+	float *qf;     /* (nth, heads per KV head, head_dim) queries rounded
+			* to f16 (F16 cache) */
 	uint16_t *h16; /* (nth, att_h16_per_thread) u16 scratch: the
-			* probabilities in f16, one converted query (2
-			* head_dim), the f16 queries of a KV head's heads and
-			* their probabilities */
+			* probabilities in f16 and one converted query (2
+			* head_dim) where the kernels take them so */
 	float *vtmp;   /* (nth, head_dim) a dequantized value row */
 	float *rope;   /* (n_batch, n_rot) cos/sin pairs */
 	void *act;     /* converted activations, largest need */
@@ -166,8 +182,7 @@ struct hrt_compute {
 
 static size_t att_h16_per_thread(const struct hrt_hparams *hp, uint32_t n_ctx)
 {
-	size_t gq = hp->n_head / hp->n_head_kv;
-	return n_ctx + (2 + gq) * hp->head_dim + gq * n_ctx;
+	return n_ctx + 2 * (size_t)hp->head_dim;
 }
 
 static size_t act_need(const struct hrt_model *m, int n)
@@ -207,12 +222,13 @@ int hrt_compute_new(struct hrt_compute **out, const struct hrt_model *m,
 	size_t sizes[] = {
 		nb * hp->n_embd, nb * hp->n_embd, nb * qd, nb * kvd, nb * kvd,
 		nb * qd, nb * hp->n_embd, nb * hp->n_ff, nb * hp->n_ff,
-		(size_t)c->nth * n_ctx * (hp->n_head / hp->n_head_kv), nb * hp->n_rot,
+		(size_t)c->nth * n_ctx * (hp->n_head / hp->n_head_kv),
+		(size_t)c->nth * qd / hp->n_head_kv, nb * hp->n_rot,
 		((size_t)c->nth * att_h16_per_thread(hp, n_ctx) + 1) / 2,
 		(size_t)c->nth * hp->head_dim,
 	};
 	float **ptrs[] = { &c->x, &c->xb, &c->q, &c->k, &c->v, &c->att,
-			   &c->out, &c->hb, &c->hb2, &c->scores, &c->rope,
+			   &c->out, &c->hb, &c->hb2, &c->scores, &c->qf, &c->rope,
 			   (float **)&c->h16, &c->vtmp };
 	size_t total = 0, off[HRT_ARRAY_LEN(sizes)];
 	for (size_t i = 0; i < HRT_ARRAY_LEN(sizes); i++) {
@@ -328,14 +344,15 @@ static void att_values(const struct att_job *j, const struct hrt_kv *kv, uint32_
 	}
 }
 
-/* Scores and (F16 cache) the weighted sum of values are dot products
- * through the kernel table: the query is converted to the cache's dot
- * format (F16, or Q8_0 for a Q8_0 cache) and the probabilities are
- * rounded to F16, as the peer does. Tasks are (token, KV head) pairs dealt
- * round-robin (a token's cost grows with its position, so contiguous
- * ranges gave the last thread most of a causal prompt's work); with an
- * F16 cache and a table that has qk_f16, the query heads sharing a KV
- * head get their scores in one pass over its keys (up to 4 at a time). */
+/* Scores: with an F16 cache, the query heads sharing a KV head against
+ * its key blocks in one pass (att_scores), the queries rounded to f16
+ * first as the peer converts them; with Q8_0, dot products of the query
+ * converted to Q8_0. Values (F16): the probabilities rounded to f16, as
+ * the peer does, then qk_f16 over the value channels for up to 4 heads at
+ * a time, or one f16 dot product per channel where the table has no
+ * qk_f16. Tasks are (token, KV head) pairs dealt round-robin (a token's
+ * cost grows with its position, so contiguous ranges gave the last thread
+ * most of a causal prompt's work). */
 static void att_worker(void *ctx, int ith, int nth)
 {
 	struct att_job *j = ctx;
@@ -345,10 +362,9 @@ static void att_worker(void *ctx, int ith, int nth)
 	size_t qd = (size_t)hp->n_head * hd;
 	const struct hrt_kern_isa *K = hrt_kern();
 	float *sc = c->scores + (size_t)ith * gq * c->n_ctx;
+	float *qf = c->qf + (size_t)ith * gq * hd;
 	uint16_t *a16 = c->h16 + (size_t)ith * att_h16_per_thread(hp, c->n_ctx);
-	void *qc = a16 + c->n_ctx;                 /* 2 hd u16: one query, f16 or Q8_0 */
-	/* gq hd: f16 queries, then gq n_ctx: their f16 probabilities */
-	uint16_t *q16 = a16 + c->n_ctx + 2 * (size_t)hd;
+	void *qc = a16 + c->n_ctx;                 /* 2 hd u16: one query in Q8_0 */
 	float *vt = c->vtmp + (size_t)ith * hd;
 	for (long w = ith; w < (long)j->b->n * hp->n_head_kv; w += nth) {
 		int t = (int)(w / hp->n_head_kv);
@@ -357,27 +373,26 @@ static void att_worker(void *ctx, int ith, int nth)
 		int32_t np = j->b->pos[t] + 1;
 		const float *qt = c->q + (size_t)t * qd;
 		float *ot = c->att + (size_t)t * qd;
-		if (kv->type == HRT_F16 && K->qk_f16) {
-			for (uint32_t i = 0; i < gq; i++)
-				K->quantize[HRT_F16](qt + (size_t)(kh * gq + i) * hd, q16 + (size_t)i * hd, hd);
-			const uint16_t *kb = (const uint16_t *)kv_k(kv, j->layer, kh, 0);
-			for (uint32_t i = 0; i < gq; i += 4)
-				K->qk_f16(hd, np, kb, hd, q16 + (size_t)i * hd,
-					  (int)HRT_MIN(4u, gq - i), hd, sc + (size_t)i * c->n_ctx, c->n_ctx);
-			/* probabilities in f16, then the values of all gq heads
-			 * in one pass over the value channels */
-			uint16_t *pr = q16 + (size_t)gq * hd;
+		if (kv->type == HRT_F16) {
+			memcpy(qf, qt + (size_t)kh * gq * hd, (size_t)gq * hd * sizeof(float));
+			K->round_f16(qf, (int64_t)gq * hd);
+			K->att_scores(hd, np, kv_kb(kv, j->layer, kh), qf, (int)gq, hd, sc, c->n_ctx);
 			for (uint32_t i = 0; i < gq; i++) {
 				float *s = sc + (size_t)i * c->n_ctx;
 				for (int32_t p = 0; p < np; p++)
 					s[p] *= j->scale;
+				if (!K->qk_f16) {
+					att_values(j, kv, kh, np, s, a16, vt, ot + (size_t)(kh * gq + i) * hd);
+					continue;
+				}
 				K->softmax(s, np);
-				K->quantize[HRT_F16](s, pr + (size_t)i * c->n_ctx, np);
+				K->round_f16(s, np);
 			}
-			for (uint32_t i = 0; i < gq; i += 4)
-				K->qk_f16(np, hd, kv_vt(kv, j->layer, (size_t)kh * hd), kv->n_ctx,
-					  pr + (size_t)i * c->n_ctx, (int)HRT_MIN(4u, gq - i), c->n_ctx,
-					  ot + (size_t)(kh * gq + i) * hd, hd);
+			if (K->qk_f16)
+				for (uint32_t i = 0; i < gq; i += 4)
+					K->qk_f16(np, hd, kv_vt(kv, j->layer, (size_t)kh * hd), kv->n_ctx,
+						  sc + (size_t)i * c->n_ctx, (int)HRT_MIN(4u, gq - i),
+						  c->n_ctx, ot + (size_t)(kh * gq + i) * hd, hd);
 			continue;
 		}
 		hrt_vec_dot_fn kdot = K->vec_dot[kv->type];
@@ -399,10 +414,11 @@ static void kv_store(const struct hrt_kv *kv, uint32_t l, int32_t pos,
 		     const float *k, const float *v)
 {
 	if (kv->type == HRT_F16) {
+		size_t blk = (size_t)pos / HRT_KV_BLK * HRT_KV_BLK * kv->hd + (size_t)pos % HRT_KV_BLK;
 		for (uint32_t h = 0; h < kv->nh; h++) {
-			uint16_t *kd = (uint16_t *)kv_k(kv, l, h, pos);
+			uint16_t *kd = kv_kb(kv, l, h) + blk;
 			for (uint32_t i = 0; i < kv->hd; i++)
-				kd[i] = hrt_f32_to_fp16(k[(size_t)h * kv->hd + i]);
+				kd[(size_t)i * HRT_KV_BLK] = hrt_f32_to_fp16(k[(size_t)h * kv->hd + i]);
 		}
 		for (size_t i = 0; i < kv->kvd; i++)
 			kv_vt(kv, l, i)[pos] = hrt_f32_to_fp16(v[i]);

@@ -1100,59 +1100,59 @@ static void test_softmax(void)
 }
 
 /*
- * attention against an F16 cache (tables that have qk_f16): lengths on
- * and off the kernel's 16-wide steps (head sizes, and 1001 as for the
- * values over positions), 1-4 vectors, row counts around its steps of 4,
- * rows with a stride, against double precision of the same f16 values;
- * nothing written past np or nq.
+ * weighted values against an F16 cache (tables that have qk_f16): lengths
+ * on and off the kernel's 16-wide steps (head sizes, and 1001 as for long
+ * contexts), 1-4 vectors, row counts around its steps of 4, rows with a
+ * stride, against double precision of the same values; nothing written
+ * past nr or nq.
  */
 static void qk_one(void)
 {
 	const struct hrt_kern_isa *k = hrt_kern();
 	if (!k->qk_f16)
 		return;
-	static const int64_t hds[] = { 16, 40, 64, 80, 128, 256, 1001 };
-	static const int64_t nps[] = { 1, 3, 4, 5, 9, 33 };
+	static const int64_t nps[] = { 16, 40, 64, 80, 128, 256, 1001 };
+	static const int64_t nrs[] = { 1, 3, 4, 5, 9, 33 };
 	uint64_t seed = 9;
-	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds); hi++)
-		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps); pi++)
+	for (size_t hi = 0; hi < HRT_ARRAY_LEN(nps); hi++)
+		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nrs); pi++)
 			for (int nq = 1; nq <= 4; nq++) {
-				int64_t hd = hds[hi], np = nps[pi];
-				size_t ks = (size_t)hd * 3, qs = (size_t)hd + 8, os = (size_t)np + 2;
-				uint16_t *kc = xmalloc(ks * (size_t)np * sizeof(uint16_t));
-				uint16_t *q = xmalloc(qs * 4 * sizeof(uint16_t));
+				int64_t np = nps[hi], nr = nrs[pi];
+				size_t ks = (size_t)np * 3, qs = (size_t)np + 8, os = (size_t)nr + 2;
+				uint16_t *kc = xmalloc(ks * (size_t)nr * sizeof(uint16_t));
+				float *q = xmalloc(qs * 4 * sizeof(float));
 				float *out = xmalloc(os * 5 * sizeof(float));
-				for (size_t e = 0; e < ks * (size_t)np; e++)
+				for (size_t e = 0; e < ks * (size_t)nr; e++)
 					kc[e] = hrt_f32_to_fp16(rng_unif(&seed) * 2 - 1);
 				for (size_t e = 0; e < qs * 4; e++)
-					q[e] = hrt_f32_to_fp16((rng_unif(&seed) * 2 - 1) * 4);
+					q[e] = (rng_unif(&seed) * 2 - 1) * 4;
 				for (size_t e = 0; e < os * 5; e++)
 					out[e] = NAN;
-				k->qk_f16(hd, np, kc, ks, q, nq, qs, out, os);
+				k->qk_f16(np, nr, kc, ks, q, nq, qs, out, os);
 				int bad = 0;
 				for (int i = 0; i < 5 && !bad; i++)
-					for (int64_t p = 0; p < (int64_t)os && !bad; p++) {
-						float got = out[(size_t)i * os + (size_t)p];
-						if (i >= nq || p >= np) {
+					for (int64_t r = 0; r < (int64_t)os && !bad; r++) {
+						float got = out[(size_t)i * os + (size_t)r];
+						if (i >= nq || r >= nr) {
 							if (!isnan(got)) {
-								CHECKF(0, "%s qk_f16 hd=%lld np=%lld nq=%d wrote [%d][%lld]",
-								       cur_isa, (long long)hd, (long long)np, nq, i,
-								       (long long)p);
+								CHECKF(0, "%s qk_f16 np=%lld nr=%lld nq=%d wrote [%d][%lld]",
+								       cur_isa, (long long)np, (long long)nr, nq, i,
+								       (long long)r);
 								bad = 1;
 							}
 							continue;
 						}
 						double want = 0, mag = 0;
-						for (int64_t d = 0; d < hd; d++) {
-							double x = (double)hrt_fp16_to_f32(q[(size_t)i * qs + (size_t)d]) *
-								   hrt_fp16_to_f32(kc[(size_t)p * ks + (size_t)d]);
+						for (int64_t p = 0; p < np; p++) {
+							double x = (double)q[(size_t)i * qs + (size_t)p] *
+								   hrt_fp16_to_f32(kc[(size_t)r * ks + (size_t)p]);
 							want += x;
 							mag += fabs(x);
 						}
 						if (fabs(got - want) > 1e-5 * mag + 1e-6) {
-							CHECKF(0, "%s qk_f16 hd=%lld np=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
-							       cur_isa, (long long)hd, (long long)np, nq, i,
-							       (long long)p, (double)got, want);
+							CHECKF(0, "%s qk_f16 np=%lld nr=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
+							       cur_isa, (long long)np, (long long)nr, nq, i,
+							       (long long)r, (double)got, want);
 							bad = 1;
 						}
 					}
@@ -1160,6 +1160,112 @@ static void qk_one(void)
 				hrt_free_aligned(q);
 				hrt_free_aligned(out);
 			}
+}
+
+/*
+ * attention scores against keys in blocks of HRT_KV_BLK positions (every
+ * table): head sizes on and off 16, lengths around the block and the
+ * kernels' steps of 1, 2 and 4 blocks, 1 to 11 queries (across a step of
+ * 8), queries and outputs with strides, against double precision of the
+ * same values. The key lanes past np hold NaN and must not reach any
+ * score; nothing is written past np or nq.
+ */
+static void att_scores_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	static const int64_t hds[] = { 1, 16, 40, 64, 128 };
+	static const int64_t nps[] = { 1, 15, 16, 17, 33, 48, 64, 65, 100, 130 };
+	uint64_t seed = 11;
+	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds); hi++)
+		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps); pi++)
+			for (int nq = 1; nq <= 11; nq++) {
+				int64_t hd = hds[hi], np = nps[pi];
+				size_t nb = (size_t)(np + HRT_KV_BLK - 1) / HRT_KV_BLK;
+				size_t nk = nb * HRT_KV_BLK * (size_t)hd;
+				size_t qs = (size_t)hd + 3, os = (size_t)np + 5;
+				uint16_t *kb = xmalloc(nk * sizeof(uint16_t));
+				float *q = xmalloc(qs * (size_t)(nq + 1) * sizeof(float));
+				float *out = xmalloc(os * (size_t)(nq + 1) * sizeof(float));
+				for (size_t e = 0; e < nk; e++) {
+					size_t p = e / ((size_t)HRT_KV_BLK * (size_t)hd) * HRT_KV_BLK +
+						   e % HRT_KV_BLK;
+					kb[e] = p < (size_t)np ? hrt_f32_to_fp16(rng_unif(&seed) * 2 - 1)
+							       : 0x7e00; /* NaN */
+				}
+				for (size_t e = 0; e < qs * (size_t)(nq + 1); e++)
+					q[e] = (rng_unif(&seed) * 2 - 1) * 4;
+				for (size_t e = 0; e < os * (size_t)(nq + 1); e++)
+					out[e] = NAN;
+				k->att_scores(hd, np, kb, q, nq, qs, out, os);
+				int bad = 0;
+				for (int i = 0; i <= nq && !bad; i++)
+					for (int64_t p = 0; p < (int64_t)os && !bad; p++) {
+						float got = out[(size_t)i * os + (size_t)p];
+						if (i >= nq || p >= np) {
+							if (!isnan(got)) {
+								CHECKF(0, "%s att_scores hd=%lld np=%lld nq=%d wrote [%d][%lld]",
+								       cur_isa, (long long)hd, (long long)np, nq, i,
+								       (long long)p);
+								bad = 1;
+							}
+							continue;
+						}
+						const uint16_t *kp = kb + (size_t)p / HRT_KV_BLK * HRT_KV_BLK * (size_t)hd +
+								     (size_t)p % HRT_KV_BLK;
+						double want = 0, mag = 0;
+						for (int64_t d = 0; d < hd; d++) {
+							double x = (double)q[(size_t)i * qs + (size_t)d] *
+								   hrt_fp16_to_f32(kp[(size_t)d * HRT_KV_BLK]);
+							want += x;
+							mag += fabs(x);
+						}
+						if (!(fabs(got - want) <= 1e-5 * mag + 1e-6)) {
+							CHECKF(0, "%s att_scores hd=%lld np=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
+							       cur_isa, (long long)hd, (long long)np, nq, i,
+							       (long long)p, (double)got, want);
+							bad = 1;
+						}
+					}
+				hrt_free_aligned(kb);
+				hrt_free_aligned(q);
+				hrt_free_aligned(out);
+			}
+}
+
+/* every f16 value stays, halfway cases go to the even neighbour, the
+ * rest to the nearest; lengths around the 16-wide step; nothing past n */
+static void round_f16_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	static const float cases[] = { 1.0f, 1.0f + 0x1p-11f, 1.0f + 0x3p-11f, 1.0f + 0x1p-12f,
+				       -2.5f, 65504.0f, 0x1p-24f, 0x1p-26f, 0.0f, -0.0f,
+				       3.14159265f, 70000.0f, -1e-3f, 0.333333343f };
+	for (int64_t n = 0; n <= 40; n++) {
+		float *x = xmalloc(((size_t)n + 4) * sizeof(float));
+		for (int64_t i = 0; i < n + 4; i++)
+			x[i] = cases[i % (int64_t)HRT_ARRAY_LEN(cases)];
+		k->round_f16(x, n);
+		for (int64_t i = 0; i < n + 4; i++) {
+			float in = cases[i % (int64_t)HRT_ARRAY_LEN(cases)];
+			float want = i < n ? hrt_fp16_to_f32(hrt_f32_to_fp16(in)) : in;
+			if (memcmp(&x[i], &want, sizeof want)) {
+				CHECKF(0, "%s round_f16 n=%lld [%lld] %.9g: %.9g, want %.9g", cur_isa,
+				       (long long)n, (long long)i, (double)in, (double)x[i], (double)want);
+				break;
+			}
+		}
+		hrt_free_aligned(x);
+	}
+}
+
+static void test_att_scores(void)
+{
+	each_isa(att_scores_one);
+}
+
+static void test_round_f16(void)
+{
+	each_isa(round_f16_one);
 }
 
 static void test_qk_f16(void)
@@ -1185,5 +1291,7 @@ int main(void)
 	RUN(test_swiglu);
 	RUN(test_softmax);
 	RUN(test_qk_f16);
+	RUN(test_att_scores);
+	RUN(test_round_f16);
 	return t_done();
 }
