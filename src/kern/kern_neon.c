@@ -237,8 +237,59 @@ static void vec_dot_q6_k(int64_t n, float *s, const void *x, const void *y)
 	*s = sum;
 }
 
+/*
+ * Attention scores against keys in blocks of HRT_KV_BLK positions (kern.h),
+ * as on x86: per element d, a block's 16 keys are two f16 loads widened to
+ * four float vectors, and each query meets them with four fmas by its
+ * element d; up to 4 queries a pass (16 accumulators of the 32 registers).
+ */
+ALWAYS_INLINE void sc_block(const int nq, int64_t hd, int64_t n, const uint16_t *kb,
+			    const float *q, size_t qs, float *out, size_t os)
+{
+	float32x4_t acc[4][4];
+	for (int i = 0; i < nq; i++)
+		for (int j = 0; j < 4; j++)
+			acc[i][j] = vdupq_n_f32(0.0f);
+	for (int64_t d = 0; d < hd; d++) {
+		const float16x8_t h0 = vreinterpretq_f16_u16(vld1q_u16(kb + d * HRT_KV_BLK));
+		const float16x8_t h1 = vreinterpretq_f16_u16(vld1q_u16(kb + d * HRT_KV_BLK + 8));
+		const float32x4_t x[4] = { vcvt_f32_f16(vget_low_f16(h0)), vcvt_high_f32_f16(h0),
+					   vcvt_f32_f16(vget_low_f16(h1)), vcvt_high_f32_f16(h1) };
+		for (int i = 0; i < nq; i++) {
+			const float qv = q[(size_t)i * qs + (size_t)d];
+			for (int j = 0; j < 4; j++)
+				acc[i][j] = vfmaq_n_f32(acc[i][j], x[j], qv);
+		}
+	}
+	for (int i = 0; i < nq; i++) {
+		float tmp[HRT_KV_BLK];
+		for (int j = 0; j < 4; j++)
+			vst1q_f32(tmp + 4 * j, acc[i][j]);
+		memcpy(out + (size_t)i * os, tmp, (size_t)n * sizeof(float));
+	}
+}
+
+static void att_scores(int64_t hd, int64_t np, const uint16_t *k, const float *q, int nq,
+		       size_t qs, float *out, size_t os)
+{
+	const size_t bs = (size_t)HRT_KV_BLK * (size_t)hd;
+	for (; nq > 0; nq -= 4, q += 4 * qs, out += 4 * os)
+		for (int64_t b = 0; b * HRT_KV_BLK < np; b++) {
+			const int64_t p = b * HRT_KV_BLK;
+			const int64_t n = np - p < HRT_KV_BLK ? np - p : HRT_KV_BLK;
+			const uint16_t *kb = k + (size_t)b * bs;
+			switch (nq < 4 ? nq : 4) {
+			case 1: sc_block(1, hd, n, kb, q, qs, out + p, os); break;
+			case 2: sc_block(2, hd, n, kb, q, qs, out + p, os); break;
+			case 3: sc_block(3, hd, n, kb, q, qs, out + p, os); break;
+			default: sc_block(4, hd, n, kb, q, qs, out + p, os); break;
+			}
+		}
+}
+
 void hrt_kern_fill_neon(struct hrt_kern_isa *t)
 {
+	t->att_scores = att_scores;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_K] = quantize_q8_k;
 	t->vec_dot[HRT_Q4_0] = vec_dot_q4_0;
