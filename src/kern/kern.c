@@ -12,6 +12,7 @@
 
 #include "core/fp16.h"
 #include "core/util.h"
+#include "kern/quant_blocks.h"
 
 /* provided by the ISA files compiled into this build (weak: absent ones) */
 extern void hrt_kern_fill_avx2(struct hrt_kern_isa *t) __attribute__((weak));
@@ -71,6 +72,29 @@ static void att_scores_ref(int64_t hd, int64_t np, const uint16_t *k, const floa
 	}
 }
 
+/* each row dequantized once for all nq probability rows */
+static void att_values_q8_0_ref(int64_t hd, int64_t np, const void *v, size_t vs, const float *pr,
+				int nq, size_t ps, float *out, size_t os)
+{
+	float row[HRT_QK];
+	for (int i = 0; i < nq; i++)
+		memset(out + (size_t)i * os, 0, (size_t)hd * sizeof(float));
+	for (int64_t p = 0; p < np; p++) {
+		const struct hrt_blk_q8_0 *b = (const void *)((const uint8_t *)v + (size_t)p * vs);
+		for (int64_t k = 0; k < hd / HRT_QK; k++) {
+			const float d = hrt_f16_tab[b[k].d];
+			for (int e = 0; e < HRT_QK; e++)
+				row[e] = d * (float)b[k].qs[e];
+			for (int i = 0; i < nq; i++) {
+				const float a = pr[(size_t)i * ps + (size_t)p];
+				float *o = out + (size_t)i * os + (size_t)k * HRT_QK;
+				for (int e = 0; e < HRT_QK; e++)
+					o[e] += a * row[e];
+			}
+		}
+	}
+}
+
 static void round_f16_ref(float *x, int64_t n)
 {
 	for (int64_t i = 0; i < n; i++)
@@ -92,6 +116,7 @@ static void fill_ref(struct hrt_kern_isa *t, const char *name)
 	t->softmax = softmax_ref;
 	t->att_scores = att_scores_ref;
 	t->round_f16 = round_f16_ref;
+	t->att_values_q8_0 = att_values_q8_0_ref;
 }
 
 static int env_int(const char *name, int dflt)

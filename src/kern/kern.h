@@ -81,6 +81,13 @@ struct hrt_kern_isa {
 	 * stale or NaN one changes nothing. */
 	void (*att_scores)(int64_t hd, int64_t np, const uint16_t *k, const float *q, int nq,
 			   size_t qs, float *out, size_t os);
+	/* weighted values of a Q8_0 cache: rows of hd values (a multiple of
+	 * 32, hd / 32 Q8_0 blocks) vs bytes apart; for i < nq (any), c < hd:
+	 * out[i * os + c] = sum over p < np of pr[i * ps + p] * value(p, c),
+	 * the value dequantized (d times its code, exact in float) and the
+	 * sum taken position by position in float */
+	void (*att_values_q8_0)(int64_t hd, int64_t np, const void *v, size_t vs, const float *pr,
+				int nq, size_t ps, float *out, size_t os);
 	/* x rounded to the nearest f16 value (ties to even), in place */
 	void (*round_f16)(float *x, int64_t n);
 	/* optional, weighted values of an F16 cache (q: probabilities, k:

@@ -1166,6 +1166,68 @@ static void att_scores(int64_t hd, int64_t np, const uint16_t *k, const float *q
 	}
 }
 
+/*
+ * Weighted values of a Q8_0 cache (kern.h): per position, each block's 32
+ * codes widen to two float vectors times the block's d (exact), shared by
+ * up to 4 probability rows, each adding its probability times them (one
+ * fma per 16 values); 64 columns (4 vectors per row) per pass.
+ */
+ALWAYS_INLINE void vq_cols(const int nq, const int nc, int64_t np, const uint8_t *v, size_t vs,
+			   const float *pr, size_t ps, float *out, size_t os)
+{
+	__m512 acc[4][4];
+	_Pragma("GCC unroll 4")
+	for (int i = 0; i < nq; i++)
+		_Pragma("GCC unroll 4")
+		for (int c = 0; c < nc; c++)
+			acc[i][c] = _mm512_setzero_ps();
+	for (int64_t p = 0; p < np; p++, v += vs) {
+		const struct hrt_blk_q8_0 *b = (const void *)v;
+		__m512 x[4];
+		_Pragma("GCC unroll 4")
+		for (int c = 0; c < nc; c++)
+			x[c] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+						     (const __m128i *)(b[c / 2].qs + 16 * (c % 2))))),
+					     _mm512_set1_ps(hrt_f16_tab[b[c / 2].d]));
+		_Pragma("GCC unroll 4")
+		for (int i = 0; i < nq; i++) {
+			const __m512 a = _mm512_set1_ps(pr[(size_t)i * ps + (size_t)p]);
+			_Pragma("GCC unroll 4")
+			for (int c = 0; c < nc; c++)
+				acc[i][c] = _mm512_fmadd_ps(a, x[c], acc[i][c]);
+		}
+	}
+	_Pragma("GCC unroll 4")
+	for (int i = 0; i < nq; i++)
+		_Pragma("GCC unroll 4")
+		for (int c = 0; c < nc; c++)
+			_mm512_storeu_ps(out + (size_t)i * os + 16 * c, acc[i][c]);
+}
+
+ALWAYS_INLINE void vq_rows(const int nq, int64_t hd, int64_t np, const uint8_t *v, size_t vs,
+			   const float *pr, size_t ps, float *out, size_t os)
+{
+	const size_t cb = 2 * sizeof(struct hrt_blk_q8_0); /* bytes of 64 columns */
+	int64_t c = 0;
+	for (; c + 64 <= hd; c += 64)
+		vq_cols(nq, 4, np, v + (size_t)c / 64 * cb, vs, pr, ps, out + c, os);
+	if (c < hd) /* 32 columns: one block */
+		vq_cols(nq, 2, np, v + (size_t)c / 64 * cb, vs, pr, ps, out + c, os);
+}
+
+static void att_values_q8_0(int64_t hd, int64_t np, const void *v, size_t vs, const float *pr,
+			    int nq, size_t ps, float *out, size_t os)
+{
+	for (; nq > 0; nq -= 4, pr += 4 * ps, out += 4 * os) {
+		switch (nq < 4 ? nq : 4) {
+		case 1: vq_rows(1, hd, np, v, vs, pr, ps, out, os); break;
+		case 2: vq_rows(2, hd, np, v, vs, pr, ps, out, os); break;
+		case 3: vq_rows(3, hd, np, v, vs, pr, ps, out, os); break;
+		default: vq_rows(4, hd, np, v, vs, pr, ps, out, os); break;
+		}
+	}
+}
+
 /* softmax: vector max, libmvec exp, sums in 16 float lanes */
 static void softmax(float *x, int64_t n)
 {
@@ -1214,6 +1276,7 @@ void hrt_kern_fill_avx512(struct hrt_kern_isa *t)
 	t->qk_f16 = qk_f16;
 	t->att_scores = att_scores;
 	t->round_f16 = round_f16;
+	t->att_values_q8_0 = att_values_q8_0;
 	t->quantize[HRT_F16] = quantize_f16;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;

@@ -170,7 +170,6 @@ struct hrt_compute {
 	uint16_t *h16; /* (nth, att_h16_per_thread) u16 scratch: the
 			* probabilities in f16 and one converted query (2
 			* head_dim) where the kernels take them so */
-	float *vtmp;   /* (nth, head_dim) a dequantized value row */
 	float *rope;   /* (n_batch, n_rot) cos/sin pairs */
 	void *act;     /* converted activations, largest need */
 	void *act2;    /* a second layout of them, up to GROUP_MAX_N tokens */
@@ -225,11 +224,10 @@ int hrt_compute_new(struct hrt_compute **out, const struct hrt_model *m,
 		(size_t)c->nth * n_ctx * (hp->n_head / hp->n_head_kv),
 		(size_t)c->nth * qd / hp->n_head_kv, nb * hp->n_rot,
 		((size_t)c->nth * att_h16_per_thread(hp, n_ctx) + 1) / 2,
-		(size_t)c->nth * hp->head_dim,
 	};
 	float **ptrs[] = { &c->x, &c->xb, &c->q, &c->k, &c->v, &c->att,
 			   &c->out, &c->hb, &c->hb2, &c->scores, &c->qf, &c->rope,
-			   (float **)&c->h16, &c->vtmp };
+			   (float **)&c->h16 };
 	size_t total = 0, off[HRT_ARRAY_LEN(sizes)];
 	for (size_t i = 0; i < HRT_ARRAY_LEN(sizes); i++) {
 		off[i] = total;
@@ -321,27 +319,17 @@ struct att_job {
 	float scale;
 };
 
-/* softmax of one head's scores and the weighted sum of its values */
+/* F16 cache, tables without qk_f16: softmax of one head's scores and the
+ * weighted sum of its values, an f16 dot product per channel */
 static void att_values(const struct att_job *j, const struct hrt_kv *kv, uint32_t kh, int32_t np,
-		       float *sc, uint16_t *a16, float *vt, float *out)
+		       float *sc, uint16_t *a16, float *out)
 {
 	const struct hrt_kern_isa *K = hrt_kern();
 	uint32_t hd = j->c->m->hp.head_dim;
 	K->softmax(sc, np);
-	if (kv->type == HRT_F16) {
-		K->quantize[HRT_F16](sc, a16, np);
-		for (uint32_t d = 0; d < hd; d++)
-			K->vec_dot[HRT_F16](np, &out[d], kv_vt(kv, j->layer, (size_t)kh * hd + d), a16);
-		return;
-	}
-	memset(out, 0, hd * sizeof(float));
-	hrt_to_float_fn deq = hrt_type_get(kv->type)->to_float;
-	for (int32_t p = 0; p < np; p++) {
-		deq(kv_vrow(kv, j->layer, kh, p), vt, hd);
-		float a = sc[p];
-		for (uint32_t d = 0; d < hd; d++)
-			out[d] += a * vt[d];
-	}
+	K->quantize[HRT_F16](sc, a16, np);
+	for (uint32_t d = 0; d < hd; d++)
+		K->vec_dot[HRT_F16](np, &out[d], kv_vt(kv, j->layer, (size_t)kh * hd + d), a16);
 }
 
 /* Scores: with an F16 cache, the query heads sharing a KV head against
@@ -371,7 +359,6 @@ static void att_worker(void *ctx, int ith, int nth)
 	float *qf = c->qf + (size_t)ith * gq * hd;
 	uint16_t *a16 = c->h16 + (size_t)ith * att_h16_per_thread(hp, c->n_ctx);
 	void *qc = a16 + c->n_ctx;                 /* 2 hd u16: one query in Q8_0 */
-	float *vt = c->vtmp + (size_t)ith * hd;
 	for (long w = ith; w < (long)j->b->n * hp->n_head_kv; w += nth) {
 		int t = (int)(w % j->b->n);
 		uint32_t kh = (uint32_t)(w / j->b->n);
@@ -388,7 +375,7 @@ static void att_worker(void *ctx, int ith, int nth)
 			for (uint32_t i = 0; i < gq; i++) {
 				float *s = sc + (size_t)i * c->n_ctx;
 				if (!K->qk_f16) {
-					att_values(j, kv, kh, np, s, a16, vt, ot + (size_t)(kh * gq + i) * hd);
+					att_values(j, kv, kh, np, s, a16, ot + (size_t)(kh * gq + i) * hd);
 					continue;
 				}
 				K->softmax(s, np);
@@ -403,15 +390,17 @@ static void att_worker(void *ctx, int ith, int nth)
 		}
 		hrt_vec_dot_fn kdot = K->vec_dot[kv->type];
 		for (uint32_t i = 0; i < gq; i++) {
-			uint32_t h = kh * gq + i;
-			K->quantize[kv->type](qt + (size_t)h * hd, qc, hd);
+			float *s = sc + (size_t)i * c->n_ctx;
+			K->quantize[kv->type](qt + (size_t)(kh * gq + i) * hd, qc, hd);
 			for (int32_t p = 0; p < np; p++) {
-				float s;
-				kdot(hd, &s, kv_k(kv, j->layer, kh, p), qc);
-				sc[p] = s * j->scale;
+				float x;
+				kdot(hd, &x, kv_k(kv, j->layer, kh, p), qc);
+				s[p] = x * j->scale;
 			}
-			att_values(j, kv, kh, np, sc, a16, vt, ot + (size_t)h * hd);
+			K->softmax(s, np);
 		}
+		K->att_values_q8_0(hd, np, kv_vrow(kv, j->layer, kh, 0), kv->head, sc, (int)gq,
+				   c->n_ctx, ot + (size_t)kh * gq * hd, hd);
 	}
 }
 

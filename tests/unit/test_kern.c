@@ -1232,6 +1232,81 @@ static void att_scores_one(void)
 			}
 }
 
+/*
+ * weighted values of a Q8_0 cache (every table): head sizes of 1 to 5
+ * blocks (the kernels' 64-column passes and the block left over), 1 to 9
+ * probability rows (across a pass of 4), lengths 1 to 70, rows, inputs
+ * and outputs with strides, against double precision of the same values;
+ * nothing written past hd or nq.
+ */
+static void values_q8_0_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	static const int64_t hds[] = { 32, 64, 96, 128, 160 };
+	static const int64_t nps[] = { 1, 2, 7, 70 };
+	uint64_t seed = 13;
+	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds); hi++)
+		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps); pi++)
+			for (int nq = 1; nq <= 9; nq++) {
+				int64_t hd = hds[hi], np = nps[pi];
+				size_t row = (size_t)hd / HRT_QK * sizeof(struct hrt_blk_q8_0);
+				size_t vs = row + 6, ps = (size_t)np + 3, os = (size_t)hd + 5;
+				uint8_t *v = xmalloc(vs * (size_t)np);
+				float *x = xmalloc((size_t)hd * sizeof(float));
+				float *pr = xmalloc(ps * (size_t)nq * sizeof(float));
+				float *out = xmalloc(os * (size_t)(nq + 1) * sizeof(float));
+				for (int64_t p = 0; p < np; p++) {
+					for (int64_t c = 0; c < hd; c++)
+						x[c] = (rng_unif(&seed) * 2 - 1) * (float)(1 + p % 3);
+					hrt_type_get(HRT_Q8_0)->from_float(x, v + (size_t)p * vs, hd);
+				}
+				for (size_t e = 0; e < ps * (size_t)nq; e++)
+					pr[e] = rng_unif(&seed);
+				for (size_t e = 0; e < os * (size_t)(nq + 1); e++)
+					out[e] = NAN;
+				k->att_values_q8_0(hd, np, v, vs, pr, nq, ps, out, os);
+				int bad = 0;
+				for (int i = 0; i <= nq && !bad; i++)
+					for (int64_t c = 0; c < (int64_t)os && !bad; c++) {
+						float got = out[(size_t)i * os + (size_t)c];
+						if (i >= nq || c >= hd) {
+							if (!isnan(got)) {
+								CHECKF(0, "%s att_values_q8_0 hd=%lld np=%lld nq=%d wrote [%d][%lld]",
+								       cur_isa, (long long)hd, (long long)np, nq, i,
+								       (long long)c);
+								bad = 1;
+							}
+							continue;
+						}
+						double want = 0, mag = 0;
+						for (int64_t p = 0; p < np; p++) {
+							const struct hrt_blk_q8_0 *b =
+								(const void *)(v + (size_t)p * vs);
+							double val = (double)hrt_fp16_to_f32(b[c / HRT_QK].d) *
+								     b[c / HRT_QK].qs[c % HRT_QK];
+							double t = (double)pr[(size_t)i * ps + (size_t)p] * val;
+							want += t;
+							mag += fabs(t);
+						}
+						if (!(fabs(got - want) <= 1e-5 * mag + 1e-6)) {
+							CHECKF(0, "%s att_values_q8_0 hd=%lld np=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
+							       cur_isa, (long long)hd, (long long)np, nq, i,
+							       (long long)c, (double)got, want);
+							bad = 1;
+						}
+					}
+				hrt_free_aligned(v);
+				hrt_free_aligned(x);
+				hrt_free_aligned(pr);
+				hrt_free_aligned(out);
+			}
+}
+
+static void test_att_values_q8_0(void)
+{
+	each_isa(values_q8_0_one);
+}
+
 /* every f16 value stays, halfway cases go to the even neighbour, the
  * rest to the nearest; lengths around the 16-wide step; nothing past n */
 static void round_f16_one(void)
@@ -1293,5 +1368,6 @@ int main(void)
 	RUN(test_qk_f16);
 	RUN(test_att_scores);
 	RUN(test_round_f16);
+	RUN(test_att_values_q8_0);
 	return t_done();
 }
