@@ -72,6 +72,17 @@ static void att_scores_ref(int64_t hd, int64_t np, const uint16_t *k, const floa
 	}
 }
 
+/* a Q8_0 dot product per query and key */
+static void att_scores_q8_0_ref(int64_t hd, int64_t np, const void *k, size_t ks, const void *q,
+				int nq, size_t qs, float *out, size_t os)
+{
+	const hrt_vec_dot_fn dot = hrt_type_get(HRT_Q8_0)->vec_dot;
+	for (int64_t p = 0; p < np; p++)
+		for (int i = 0; i < nq; i++)
+			dot(hd, out + (size_t)i * os + (size_t)p, (const uint8_t *)k + (size_t)p * ks,
+			    (const uint8_t *)q + (size_t)i * qs);
+}
+
 /* each row dequantized once for all nq probability rows */
 static void att_values_q8_0_ref(int64_t hd, int64_t np, const void *v, size_t vs, const float *pr,
 				int nq, size_t ps, float *out, size_t os)
@@ -117,6 +128,7 @@ static void fill_ref(struct hrt_kern_isa *t, const char *name)
 	t->att_scores = att_scores_ref;
 	t->round_f16 = round_f16_ref;
 	t->att_values_q8_0 = att_values_q8_0_ref;
+	t->att_scores_q8_0 = att_scores_q8_0_ref;
 }
 
 static int env_int(const char *name, int dflt)

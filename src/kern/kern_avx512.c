@@ -1167,6 +1167,113 @@ static void att_scores(int64_t hd, int64_t np, const uint16_t *k, const float *q
 }
 
 /*
+ * Scores against a Q8_0 cache (kern.h), 4 queries x 4 keys per step as
+ * qk_rows: the codes of two blocks are one vector, the keys' made unsigned
+ * (+128, one xor shared by the queries) for vpdpbusd against the query's
+ * signed codes, which starts from -128 times the sum of the query's four
+ * codes in each lane, so each lane's integer is exact; each lane then
+ * takes its block's two scales in float and the 16 dot products are summed
+ * across lanes together (hsum16). Queries of up to SQ_PAIRS pairs of
+ * blocks (head size 512); longer ones take the portable kernel.
+ */
+#define SQ_PAIRS 8
+struct sq_query {
+	__m512i c[SQ_PAIRS], nc[SQ_PAIRS]; /* codes; -128 x sums of 4 */
+	__m512 d[SQ_PAIRS];                /* the blocks' d in their lanes */
+};
+
+/* the codes of blocks b and b + 1 (zeros for a missing second) and their
+ * d over lanes 0-7 and 8-15 */
+ALWAYS_INLINE __m512i sq_codes(const struct hrt_blk_q8_0 *b, bool two)
+{
+	const __m256i lo = _mm256_loadu_si256((const __m256i *)b[0].qs);
+	return cat256(lo, two ? _mm256_loadu_si256((const __m256i *)b[1].qs) : _mm256_setzero_si256());
+}
+
+ALWAYS_INLINE __m512 sq_scales(const struct hrt_blk_q8_0 *b, bool two)
+{
+	return _mm512_mask_blend_ps((__mmask16)0xff00, _mm512_set1_ps(hrt_f16_tab[b[0].d]),
+				    _mm512_set1_ps(two ? hrt_f16_tab[b[1].d] : 0.0f));
+}
+
+ALWAYS_INLINE void sq_rows(const int nq, int64_t hd, int64_t np, const uint8_t *k, size_t ks,
+			   const struct sq_query *Q, float *out, size_t os)
+{
+	const int nb = (int)(hd / HRT_QK), npair = (nb + 1) / 2;
+	const __m512i flip = _mm512_set1_epi8(-128);
+	for (int64_t p0 = 0; p0 < np; p0 += 4) {
+		const struct hrt_blk_q8_0 *kr[4];
+		for (int pp = 0; pp < 4; pp++)
+			kr[pp] = (const void *)(k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks);
+		__m512 acc[16];
+		_Pragma("GCC unroll 16")
+		for (int x = 0; x < 16; x++)
+			acc[x] = _mm512_setzero_ps();
+		for (int b = 0; b < npair; b++) {
+			const bool two = 2 * b + 1 < nb;
+			__m512i kx[4];
+			__m512 kd[4];
+			_Pragma("GCC unroll 4")
+			for (int pp = 0; pp < 4; pp++) {
+				kx[pp] = _mm512_xor_si512(sq_codes(kr[pp] + 2 * b, two), flip);
+				kd[pp] = sq_scales(kr[pp] + 2 * b, two);
+			}
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < nq; i++)
+				_Pragma("GCC unroll 4")
+				for (int pp = 0; pp < 4; pp++) {
+					const __m512i t = _mm512_dpbusd_epi32(Q[i].nc[b], kx[pp], Q[i].c[b]);
+					acc[4 * i + pp] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t),
+									  _mm512_mul_ps(kd[pp], Q[i].d[b]),
+									  acc[4 * i + pp]);
+				}
+		}
+		float tmp[16] __attribute__((aligned(64)));
+		_mm512_store_ps(tmp, hsum16(acc));
+		const int pn = np - p0 < 4 ? (int)(np - p0) : 4;
+		const __mmask8 pm = (__mmask8)((1u << pn) - 1);
+		for (int i = 0; i < nq; i++)
+			_mm_mask_storeu_ps(out + (size_t)i * os + (size_t)p0, pm, _mm_load_ps(tmp + 4 * i));
+	}
+}
+
+static void att_scores_q8_0(int64_t hd, int64_t np, const void *k, size_t ks, const void *q,
+			    int nq, size_t qs, float *out, size_t os)
+{
+	const int nb = (int)(hd / HRT_QK), npair = (nb + 1) / 2;
+	if (npair > SQ_PAIRS) {
+		const hrt_vec_dot_fn dot = vec_dot_q8_0;
+		for (int64_t p = 0; p < np; p++)
+			for (int i = 0; i < nq; i++)
+				dot(hd, out + (size_t)i * os + (size_t)p, (const uint8_t *)k + (size_t)p * ks,
+				    (const uint8_t *)q + (size_t)i * qs);
+		return;
+	}
+	const __m512i u128 = _mm512_set1_epi8(-128);
+	for (; nq > 0; nq -= 4, q = (const uint8_t *)q + 4 * qs, out += 4 * os) {
+		const int n4 = nq < 4 ? nq : 4;
+		struct sq_query Q[4];
+		for (int i = 0; i < n4; i++) {
+			const struct hrt_blk_q8_0 *b = (const void *)((const uint8_t *)q + (size_t)i * qs);
+			for (int j = 0; j < npair; j++) {
+				const bool two = 2 * j + 1 < nb;
+				Q[i].c[j] = sq_codes(b + 2 * j, two);
+				Q[i].nc[j] = _mm512_sub_epi32(_mm512_setzero_si512(),
+							      _mm512_dpbusd_epi32(_mm512_setzero_si512(),
+										  u128, Q[i].c[j]));
+				Q[i].d[j] = sq_scales(b + 2 * j, two);
+			}
+		}
+		switch (n4) {
+		case 1: sq_rows(1, hd, np, k, ks, Q, out, os); break;
+		case 2: sq_rows(2, hd, np, k, ks, Q, out, os); break;
+		case 3: sq_rows(3, hd, np, k, ks, Q, out, os); break;
+		default: sq_rows(4, hd, np, k, ks, Q, out, os); break;
+		}
+	}
+}
+
+/*
  * Weighted values of a Q8_0 cache (kern.h): per position, each block's 32
  * codes widen to two float vectors times the block's d (exact), shared by
  * up to 4 probability rows, each adding its probability times them (one
@@ -1277,6 +1384,7 @@ void hrt_kern_fill_avx512(struct hrt_kern_isa *t)
 	t->att_scores = att_scores;
 	t->round_f16 = round_f16;
 	t->att_values_q8_0 = att_values_q8_0;
+	t->att_scores_q8_0 = att_scores_q8_0;
 	t->quantize[HRT_F16] = quantize_f16;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;

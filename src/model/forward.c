@@ -168,8 +168,9 @@ struct hrt_compute {
 	float *qf;     /* (nth, heads per KV head, head_dim) queries rounded
 			* to f16 (F16 cache) */
 	uint16_t *h16; /* (nth, att_h16_per_thread) u16 scratch: the
-			* probabilities in f16 and one converted query (2
-			* head_dim) where the kernels take them so */
+			* probabilities in f16 (F16 cache, no qk_f16) or the
+			* queries of a KV head in Q8_0 (Q8_0 cache; head_dim
+			* u16 each is more than a row of Q8_0 blocks) */
 	float *rope;   /* (n_batch, n_rot) cos/sin pairs */
 	void *act;     /* converted activations, largest need */
 	void *act2;    /* a second layout of them, up to GROUP_MAX_N tokens */
@@ -181,7 +182,7 @@ struct hrt_compute {
 
 static size_t att_h16_per_thread(const struct hrt_hparams *hp, uint32_t n_ctx)
 {
-	return n_ctx + 2 * (size_t)hp->head_dim;
+	return n_ctx + (size_t)(hp->n_head / hp->n_head_kv) * hp->head_dim;
 }
 
 static size_t act_need(const struct hrt_model *m, int n)
@@ -358,7 +359,7 @@ static void att_worker(void *ctx, int ith, int nth)
 	float *sc = c->scores + (size_t)ith * gq * c->n_ctx;
 	float *qf = c->qf + (size_t)ith * gq * hd;
 	uint16_t *a16 = c->h16 + (size_t)ith * att_h16_per_thread(hp, c->n_ctx);
-	void *qc = a16 + c->n_ctx;                 /* 2 hd u16: one query in Q8_0 */
+	uint8_t *qc = (uint8_t *)a16;              /* Q8_0 queries */
 	for (long w = ith; w < (long)j->b->n * hp->n_head_kv; w += nth) {
 		int t = (int)(w % j->b->n);
 		uint32_t kh = (uint32_t)(w / j->b->n);
@@ -388,15 +389,15 @@ static void att_worker(void *ctx, int ith, int nth)
 						  c->n_ctx, ot + (size_t)(kh * gq + i) * hd, hd);
 			continue;
 		}
-		hrt_vec_dot_fn kdot = K->vec_dot[kv->type];
+		for (uint32_t i = 0; i < gq; i++)
+			K->quantize[HRT_Q8_0](qt + (size_t)(kh * gq + i) * hd, qc + (size_t)i * kv->head,
+					      hd);
+		K->att_scores_q8_0(hd, np, kv_k(kv, j->layer, kh, 0), kv->head, qc, (int)gq, kv->head,
+				   sc, c->n_ctx);
 		for (uint32_t i = 0; i < gq; i++) {
 			float *s = sc + (size_t)i * c->n_ctx;
-			K->quantize[kv->type](qt + (size_t)(kh * gq + i) * hd, qc, hd);
-			for (int32_t p = 0; p < np; p++) {
-				float x;
-				kdot(hd, &x, kv_k(kv, j->layer, kh, p), qc);
-				s[p] = x * j->scale;
-			}
+			for (int32_t p = 0; p < np; p++)
+				s[p] *= j->scale;
 			K->softmax(s, np);
 		}
 		K->att_values_q8_0(hd, np, kv_vrow(kv, j->layer, kh, 0), kv->head, sc, (int)gq,

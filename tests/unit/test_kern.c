@@ -1233,6 +1233,86 @@ static void att_scores_one(void)
 }
 
 /*
+ * attention scores against a Q8_0 cache (every table): head sizes of 1 to
+ * 5 blocks (pairs of blocks and the one left over) and 17 (past the
+ * AVX-512 kernel's 8 pairs), lengths around its steps of 4, 1 to 9 queries
+ * (across a pass of 4), rows with strides, codes of -127 and 127 among
+ * them, against double precision of the block dot products; nothing
+ * written past np or nq.
+ */
+static void scores_q8_0_one(void)
+{
+	const struct hrt_kern_isa *k = hrt_kern();
+	static const int64_t hds[] = { 32, 64, 96, 128, 160, 544 };
+	static const int64_t nps[] = { 1, 3, 4, 5, 9, 33 };
+	uint64_t seed = 17;
+	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds); hi++)
+		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps); pi++)
+			for (int nq = 1; nq <= 9; nq += (hds[hi] > 200 ? 4 : 1)) {
+				int64_t hd = hds[hi], np = nps[pi];
+				size_t row = (size_t)hd / HRT_QK * sizeof(struct hrt_blk_q8_0);
+				size_t ks = row + 10, qs = row + 2, os = (size_t)np + 3;
+				uint8_t *kc = xmalloc(ks * (size_t)np);
+				uint8_t *q = xmalloc(qs * (size_t)nq);
+				float *x = xmalloc((size_t)hd * sizeof(float));
+				float *out = xmalloc(os * (size_t)(nq + 1) * sizeof(float));
+				for (int64_t r = 0; r < np + nq; r++) {
+					for (int64_t c = 0; c < hd; c++)
+						x[c] = (rng_unif(&seed) * 2 - 1) * (float)(1 + r % 5);
+					x[r % hd] = r & 1 ? -6.0f : 6.0f; /* a code of +-127 */
+					uint8_t *dst = r < np ? kc + (size_t)r * ks : q + (size_t)(r - np) * qs;
+					hrt_type_get(HRT_Q8_0)->from_float(x, dst, hd);
+				}
+				for (size_t e = 0; e < os * (size_t)(nq + 1); e++)
+					out[e] = NAN;
+				k->att_scores_q8_0(hd, np, kc, ks, q, nq, qs, out, os);
+				int bad = 0;
+				for (int i = 0; i <= nq && !bad; i++)
+					for (int64_t p = 0; p < (int64_t)os && !bad; p++) {
+						float got = out[(size_t)i * os + (size_t)p];
+						if (i >= nq || p >= np) {
+							if (!isnan(got)) {
+								CHECKF(0, "%s att_scores_q8_0 hd=%lld np=%lld nq=%d wrote [%d][%lld]",
+								       cur_isa, (long long)hd, (long long)np, nq, i,
+								       (long long)p);
+								bad = 1;
+							}
+							continue;
+						}
+						const struct hrt_blk_q8_0 *a = (const void *)(kc + (size_t)p * ks);
+						const struct hrt_blk_q8_0 *b = (const void *)(q + (size_t)i * qs);
+						double want = 0, mag = 0;
+						for (int64_t bl = 0; bl < hd / HRT_QK; bl++) {
+							long isum = 0, iabs = 0;
+							for (int e = 0; e < HRT_QK; e++) {
+								isum += a[bl].qs[e] * b[bl].qs[e];
+								iabs += labs((long)(a[bl].qs[e] * b[bl].qs[e]));
+							}
+							double sc = (double)hrt_fp16_to_f32(a[bl].d) *
+								    hrt_fp16_to_f32(b[bl].d);
+							want += sc * (double)isum;
+							mag += fabs(sc) * (double)iabs;
+						}
+						if (!(fabs(got - want) <= 1e-5 * mag + 1e-6)) {
+							CHECKF(0, "%s att_scores_q8_0 hd=%lld np=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
+							       cur_isa, (long long)hd, (long long)np, nq, i,
+							       (long long)p, (double)got, want);
+							bad = 1;
+						}
+					}
+				hrt_free_aligned(kc);
+				hrt_free_aligned(q);
+				hrt_free_aligned(x);
+				hrt_free_aligned(out);
+			}
+}
+
+static void test_att_scores_q8_0(void)
+{
+	each_isa(scores_q8_0_one);
+}
+
+/*
  * weighted values of a Q8_0 cache (every table): head sizes of 1 to 5
  * blocks (the kernels' 64-column passes and the block left over), 1 to 9
  * probability rows (across a pass of 4), lengths 1 to 70, rows, inputs
@@ -1369,5 +1449,6 @@ int main(void)
 	RUN(test_att_scores);
 	RUN(test_round_f16);
 	RUN(test_att_values_q8_0);
+	RUN(test_att_scores_q8_0);
 	return t_done();
 }
