@@ -72,15 +72,17 @@ static void att_scores_ref(int64_t hd, int64_t np, const uint16_t *k, const floa
 	}
 }
 
-/* a Q8_0 dot product per query and key */
+/* a Q8_0 dot product per query and key, by the selected table's vec_dot */
 static void att_scores_q8_0_ref(int64_t hd, int64_t np, const void *k, size_t ks, const void *q,
-				int nq, size_t qs, float *out, size_t os)
+				int nq, size_t qs, float scale, float *out, size_t os)
 {
-	const hrt_vec_dot_fn dot = hrt_type_get(HRT_Q8_0)->vec_dot;
+	const hrt_vec_dot_fn dot = hrt_kern()->vec_dot[HRT_Q8_0];
 	for (int64_t p = 0; p < np; p++)
-		for (int i = 0; i < nq; i++)
-			dot(hd, out + (size_t)i * os + (size_t)p, (const uint8_t *)k + (size_t)p * ks,
-			    (const uint8_t *)q + (size_t)i * qs);
+		for (int i = 0; i < nq; i++) {
+			float s;
+			dot(hd, &s, (const uint8_t *)k + (size_t)p * ks, (const uint8_t *)q + (size_t)i * qs);
+			out[(size_t)i * os + (size_t)p] = s * scale;
+		}
 }
 
 /* each row dequantized once for all nq probability rows */

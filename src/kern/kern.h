@@ -84,9 +84,10 @@ struct hrt_kern_isa {
 	/* attention scores against a Q8_0 cache: key rows of hd values (a
 	 * multiple of 32) ks bytes apart, queries nq (any) rows of Q8_0
 	 * blocks qs bytes apart; out[i * os + p] = the Q8_0 dot product
-	 * (vec_dot) of query i and key p, within float rounding */
+	 * (vec_dot) of query i and key p, within float rounding, times
+	 * scale */
 	void (*att_scores_q8_0)(int64_t hd, int64_t np, const void *k, size_t ks, const void *q,
-				int nq, size_t qs, float *out, size_t os);
+				int nq, size_t qs, float scale, float *out, size_t os);
 	/* weighted values of a Q8_0 cache: rows of hd values (a multiple of
 	 * 32, hd / 32 Q8_0 blocks) vs bytes apart; for i < nq (any), c < hd:
 	 * out[i * os + c] = sum over p < np of pr[i * ps + p] * value(p, c),

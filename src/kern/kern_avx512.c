@@ -1197,7 +1197,7 @@ ALWAYS_INLINE __m512 sq_scales(const struct hrt_blk_q8_0 *b, bool two)
 }
 
 ALWAYS_INLINE void sq_rows(const int nq, int64_t hd, int64_t np, const uint8_t *k, size_t ks,
-			   const struct sq_query *Q, float *out, size_t os)
+			   const struct sq_query *Q, float scale, float *out, size_t os)
 {
 	const int nb = (int)(hd / HRT_QK), npair = (nb + 1) / 2;
 	const __m512i flip = _mm512_set1_epi8(-128);
@@ -1229,7 +1229,7 @@ ALWAYS_INLINE void sq_rows(const int nq, int64_t hd, int64_t np, const uint8_t *
 				}
 		}
 		float tmp[16] __attribute__((aligned(64)));
-		_mm512_store_ps(tmp, hsum16(acc));
+		_mm512_store_ps(tmp, _mm512_mul_ps(hsum16(acc), _mm512_set1_ps(scale)));
 		const int pn = np - p0 < 4 ? (int)(np - p0) : 4;
 		const __mmask8 pm = (__mmask8)((1u << pn) - 1);
 		for (int i = 0; i < nq; i++)
@@ -1238,15 +1238,17 @@ ALWAYS_INLINE void sq_rows(const int nq, int64_t hd, int64_t np, const uint8_t *
 }
 
 static void att_scores_q8_0(int64_t hd, int64_t np, const void *k, size_t ks, const void *q,
-			    int nq, size_t qs, float *out, size_t os)
+			    int nq, size_t qs, float scale, float *out, size_t os)
 {
 	const int nb = (int)(hd / HRT_QK), npair = (nb + 1) / 2;
 	if (npair > SQ_PAIRS) {
-		const hrt_vec_dot_fn dot = vec_dot_q8_0;
 		for (int64_t p = 0; p < np; p++)
-			for (int i = 0; i < nq; i++)
-				dot(hd, out + (size_t)i * os + (size_t)p, (const uint8_t *)k + (size_t)p * ks,
-				    (const uint8_t *)q + (size_t)i * qs);
+			for (int i = 0; i < nq; i++) {
+				float s;
+				vec_dot_q8_0(hd, &s, (const uint8_t *)k + (size_t)p * ks,
+					     (const uint8_t *)q + (size_t)i * qs);
+				out[(size_t)i * os + (size_t)p] = s * scale;
+			}
 		return;
 	}
 	const __m512i u128 = _mm512_set1_epi8(-128);
@@ -1265,10 +1267,10 @@ static void att_scores_q8_0(int64_t hd, int64_t np, const void *k, size_t ks, co
 			}
 		}
 		switch (n4) {
-		case 1: sq_rows(1, hd, np, k, ks, Q, out, os); break;
-		case 2: sq_rows(2, hd, np, k, ks, Q, out, os); break;
-		case 3: sq_rows(3, hd, np, k, ks, Q, out, os); break;
-		default: sq_rows(4, hd, np, k, ks, Q, out, os); break;
+		case 1: sq_rows(1, hd, np, k, ks, Q, scale, out, os); break;
+		case 2: sq_rows(2, hd, np, k, ks, Q, scale, out, os); break;
+		case 3: sq_rows(3, hd, np, k, ks, Q, scale, out, os); break;
+		default: sq_rows(4, hd, np, k, ks, Q, scale, out, os); break;
 		}
 	}
 }

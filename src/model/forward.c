@@ -393,13 +393,9 @@ static void att_worker(void *ctx, int ith, int nth)
 			K->quantize[HRT_Q8_0](qt + (size_t)(kh * gq + i) * hd, qc + (size_t)i * kv->head,
 					      hd);
 		K->att_scores_q8_0(hd, np, kv_k(kv, j->layer, kh, 0), kv->head, qc, (int)gq, kv->head,
-				   sc, c->n_ctx);
-		for (uint32_t i = 0; i < gq; i++) {
-			float *s = sc + (size_t)i * c->n_ctx;
-			for (int32_t p = 0; p < np; p++)
-				s[p] *= j->scale;
-			K->softmax(s, np);
-		}
+				   j->scale, sc, c->n_ctx);
+		for (uint32_t i = 0; i < gq; i++)
+			K->softmax(sc + (size_t)i * c->n_ctx, np);
 		K->att_values_q8_0(hd, np, kv_vrow(kv, j->layer, kh, 0), kv->head, sc, (int)gq,
 				   c->n_ctx, ot + (size_t)kh * gq * hd, hd);
 	}

@@ -1237,8 +1237,8 @@ static void att_scores_one(void)
  * 5 blocks (pairs of blocks and the one left over) and 17 (past the
  * AVX-512 kernel's 8 pairs), lengths around its steps of 4, 1 to 9 queries
  * (across a pass of 4), rows with strides, codes of -127 and 127 among
- * them, against double precision of the block dot products; nothing
- * written past np or nq.
+ * them, against double precision of the block dot products times the
+ * scale; nothing written past np or nq.
  */
 static void scores_q8_0_one(void)
 {
@@ -1265,7 +1265,8 @@ static void scores_q8_0_one(void)
 				}
 				for (size_t e = 0; e < os * (size_t)(nq + 1); e++)
 					out[e] = NAN;
-				k->att_scores_q8_0(hd, np, kc, ks, q, nq, qs, out, os);
+				const float scale = 0.125f * (float)(1 + nq % 3);
+				k->att_scores_q8_0(hd, np, kc, ks, q, nq, qs, scale, out, os);
 				int bad = 0;
 				for (int i = 0; i <= nq && !bad; i++)
 					for (int64_t p = 0; p < (int64_t)os && !bad; p++) {
@@ -1290,8 +1291,8 @@ static void scores_q8_0_one(void)
 							}
 							double sc = (double)hrt_fp16_to_f32(a[bl].d) *
 								    hrt_fp16_to_f32(b[bl].d);
-							want += sc * (double)isum;
-							mag += fabs(sc) * (double)iabs;
+							want += sc * (double)isum * scale;
+							mag += fabs(sc) * (double)iabs * scale;
 						}
 						if (!(fabs(got - want) <= 1e-5 * mag + 1e-6)) {
 							CHECKF(0, "%s att_scores_q8_0 hd=%lld np=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
