@@ -1325,6 +1325,57 @@ static void round_f16(float *x, int64_t n)
 		x[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+/*
+ * Weighted values of a Q8_0 cache (kern.h): per position, a block's 32
+ * codes widen to four float vectors times its d (exact), shared by up to
+ * 2 probability rows (16 registers), one fma per 8 values; a block of
+ * columns per pass.
+ */
+ALWAYS_INLINE void vq_block(const int nq, int64_t np, const uint8_t *v, size_t vs, const float *pr,
+			    size_t ps, float *out, size_t os)
+{
+	__m256 acc[2][4];
+	_Pragma("GCC unroll 2")
+	for (int i = 0; i < nq; i++)
+		_Pragma("GCC unroll 4")
+		for (int c = 0; c < 4; c++)
+			acc[i][c] = _mm256_setzero_ps();
+	for (int64_t p = 0; p < np; p++, v += vs) {
+		const struct hrt_blk_q8_0 *b = (const void *)v;
+		const __m256 d = _mm256_set1_ps(hrt_f16_tab[b->d]);
+		__m256 x[4];
+		_Pragma("GCC unroll 4")
+		for (int c = 0; c < 4; c++)
+			x[c] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+						     _mm_loadl_epi64((const __m128i *)(b->qs + 8 * c)))), d);
+		_Pragma("GCC unroll 2")
+		for (int i = 0; i < nq; i++) {
+			const __m256 a = _mm256_broadcast_ss(pr + (size_t)i * ps + (size_t)p);
+			_Pragma("GCC unroll 4")
+			for (int c = 0; c < 4; c++)
+				acc[i][c] = _mm256_fmadd_ps(a, x[c], acc[i][c]);
+		}
+	}
+	_Pragma("GCC unroll 2")
+	for (int i = 0; i < nq; i++)
+		_Pragma("GCC unroll 4")
+		for (int c = 0; c < 4; c++)
+			_mm256_storeu_ps(out + (size_t)i * os + 8 * c, acc[i][c]);
+}
+
+static void att_values_q8_0(int64_t hd, int64_t np, const void *v, size_t vs, const float *pr,
+			    int nq, size_t ps, float *out, size_t os)
+{
+	for (; nq > 0; nq -= 2, pr += 2 * ps, out += 2 * os)
+		for (int64_t k = 0; k < hd / HRT_QK; k++) {
+			const uint8_t *vb = (const uint8_t *)v + (size_t)k * sizeof(struct hrt_blk_q8_0);
+			if (nq >= 2)
+				vq_block(2, np, vb, vs, pr, ps, out + k * HRT_QK, os);
+			else
+				vq_block(1, np, vb, vs, pr, ps, out + k * HRT_QK, os);
+		}
+}
+
 /* ------------------------------------------------------------------ table */
 
 void FILL_AVX2(struct hrt_kern_isa *t)
@@ -1333,6 +1384,7 @@ void FILL_AVX2(struct hrt_kern_isa *t)
 	t->softmax = softmax;
 	t->att_scores = att_scores;
 	t->round_f16 = round_f16;
+	t->att_values_q8_0 = att_values_q8_0;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;
 	t->quantize[HRT_Q8_K] = quantize_q8_k;
