@@ -386,10 +386,11 @@ int cmd_bench(int argc, char **argv)
 	 * and freed untouched, so it does not count in the RSS) */
 	struct stat sb;
 	uint64_t file_bytes = stat(path, &sb) ? 0 : (uint64_t)sb.st_size;
-	uint64_t kv_bytes = 0;
+	uint64_t kv_bytes = 0, kv_pos = 0;
 	struct hrt_kv *kv;
-	if (!hrt_kv_new(&kv, m, n_ctx, NULL)) {
+	if (!hrt_kv_new_typed(&kv, m, n_ctx, hrt_llm_kv_type(l), NULL)) {
 		kv_bytes = hrt_kv_bytes(kv);
+		kv_pos = hrt_kv_pos_bytes(kv);
 		hrt_kv_free(kv);
 	}
 	/* bytes read per decoded token: the weights (an untied embedding
@@ -400,8 +401,7 @@ int cmd_bench(int argc, char **argv)
 		hrt_gguf_find_tensor(hrt_model_gguf(m), "token_embd.weight");
 	if (!hp->tied_output && te && te->nbytes <= per_tok)
 		per_tok -= te->nbytes - te->nbytes / hp->n_vocab;
-	double kv_per_tok = n_ctx ? (double)kv_bytes / n_ctx *
-					    (a.depth + (a.n > 1 ? (a.n - 1) / 2.0 : 0)) : 0;
+	double kv_per_tok = (double)kv_pos * (a.depth + (a.n > 1 ? (a.n - 1) / 2.0 : 0));
 	double bw = a.bw_gbs;
 	if (a.bound && bw <= 0) {
 		struct hrt_pool *pool = hrt_pool_new(hrt_llm_n_threads(l));

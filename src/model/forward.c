@@ -118,6 +118,11 @@ uint64_t hrt_kv_bytes(const struct hrt_kv *kv)
 	return (uint64_t)kv->n_layer * kv->row * (kv->n_ctx + kpos);
 }
 
+uint64_t hrt_kv_pos_bytes(const struct hrt_kv *kv)
+{
+	return (uint64_t)kv->n_layer * kv->row * 2;
+}
+
 uint32_t hrt_kv_type(const struct hrt_kv *kv)
 {
 	return kv->type;

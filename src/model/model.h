@@ -73,8 +73,10 @@ int hrt_kv_new_typed(struct hrt_kv **out, const struct hrt_model *m,
 uint32_t hrt_kv_type(const struct hrt_kv *kv);
 void hrt_kv_free(struct hrt_kv *kv);
 uint32_t hrt_kv_n_ctx(const struct hrt_kv *kv);
-/* bytes the cache holds */
+/* bytes the cache holds (F16 keys: n_ctx rounded up to a block) */
 uint64_t hrt_kv_bytes(const struct hrt_kv *kv);
+/* bytes of one position's keys and values over all layers */
+uint64_t hrt_kv_pos_bytes(const struct hrt_kv *kv);
 
 /* --- batched forward --- */
 struct hrt_batch {

@@ -163,6 +163,17 @@ if "$H" bench "$T/q-Q8_0.gguf" -p 4 -n 3 -r 1 -t 1 --json >"$T/o0" 2>"$T/e" &&
 	grep -q "pp4 @ d16" "$T/o" && grep -q "tg2 @ d16" "$T/o"; then
 	pass bench_depth
 else fail bench_depth "$(cat "$T/e" "$T/o" | head -5)"; fi
+# the cache type the run uses (HEARTH_KV_TYPE) is the one measured: a Q8_0
+# cache holds fewer bytes, and the bound reads fewer per token at depth
+kvb() { grep -o '"kv_bytes":[0-9.e+]*' "$1" | cut -d: -f2; }
+if HEARTH_KV_TYPE=f16 "$H" bench "$T/q-Q8_0.gguf" -p 0 -n 2 -d 64 -r 1 -t 1 --bw 10 --json \
+	>"$T/of" 2>"$T/e" &&
+	HEARTH_KV_TYPE=q8_0 "$H" bench "$T/q-Q8_0.gguf" -p 0 -n 2 -d 64 -r 1 -t 1 --bw 10 --json \
+	>"$T/oq" 2>>"$T/e" &&
+	awk -v f="$(kvb "$T/of")" -v q="$(kvb "$T/oq")" -v bf="$(bpt "$T/of")" -v bq="$(bpt "$T/oq")" \
+		'BEGIN { exit !(q > 0 && q < f && bq > 0 && bq < bf) }'; then
+	pass bench_kv_type
+else fail bench_kv_type "$(cat "$T/e" "$T/of" "$T/oq" | head -5)"; fi
 if "$H" bench "$T/q-Q8_0.gguf" -p 0 -n 2 -d 8 --seqs 2 >"$T/o" 2>"$T/e"; then
 	fail bench_depth_seqs "status 0"
 elif ! grep -q "do not go together" "$T/e"; then fail bench_depth_seqs "$(cat "$T/e")"
