@@ -9,7 +9,8 @@
 # Environment: BENCH_P (prompt tokens, 128), BENCH_N (generated tokens, 32),
 # BENCH_REPS (3), BENCH_PAIRS (rounds of the paired bound table, 5), BENCH_THREADS (all CPUs), BENCH_TYPES ("Q4_0 Q8_0 Q4_K_M"),
 # BENCH_DEPTH (context already filled for the depth suite, 1024),
-# BENCH_DEPTH_TYPES ("Q4_0 Q4_K_M"),
+# BENCH_DEPTH_TYPES ("Q4_0 Q4_K_M Q4_0:q8_0"; after a colon, the KV cache
+# type: HEARTH_KV_TYPE for us, -ctk/-ctv for the peer),
 # HEARTH_BIN (build/hearth), HEARTH_ISA (force a kernel table, e.g. avx2 to
 # compare with a peer built for AVX2 only). Models are made once with `hearth mkmodel`
 # and kept in bench/out/ (ignored by git). Prints one table: per type the
@@ -34,7 +35,7 @@ TH=${BENCH_THREADS:-$(nproc)}
 # genealogy speed
 SUITES=${BENCH_SUITES:-engine depth serve prov}
 DEPTH=${BENCH_DEPTH:-1024}
-DEPTH_TYPES=${BENCH_DEPTH_TYPES:-Q4_0 Q4_K_M}
+DEPTH_TYPES=${BENCH_DEPTH_TYPES:-Q4_0 Q4_K_M Q4_0:q8_0}
 TYPES=${BENCH_TYPES:-Q4_0 Q8_0 Q4_K_M}
 VOCAB=../shared/vocab/ggml-vocab-llama-spm.gguf
 mkdir -p "$OUT"
@@ -192,25 +193,28 @@ case " $SUITES " in *" depth "*)
 	else
 		header type "pp t/s" "tg t/s" "tg bound" tg/bound
 	fi
-	for ty in $DEPTH_TYPES; do
+	for row in $DEPTH_TYPES; do
+		ty=${row%%:*} kv=f16 label=$ty
+		case $row in *:*) kv=${row#*:} label="$ty, KV $kv" ;; esac
 		m=$OUT/llama-3.2-1b-$vtag-$ty.gguf
 		[ -f "$m" ] || "$H" mkmodel --shape llama-3.2-1b "${vflag[@]}" --type "$ty" --seed 1 -o "$m" >&2
-		j=$("$H" bench "$m" -p "$P" -n "$N" -d "$DEPTH" -r "$R" -t "$TH" --bw "$bw" --json)
+		j=$(HEARTH_KV_TYPE=$kv "$H" bench "$m" -p "$P" -n "$N" -d "$DEPTH" -r "$R" -t "$TH" \
+			--bw "$bw" --json)
 		pp=$(echo "$j" | field pp_tok_s)
 		tg=$(echo "$j" | field tg_tok_s)
 		bound=$(echo "$j" | field tg_bound_tok_s)
 		if [ -n "${PEER_BENCH:-}" ]; then
-			pj=$("$PEER_BENCH" -m "$m" -p "$P" -n "$N" -d "$DEPTH" -r "$R" -t "$TH" -o jsonl \
-				2>/dev/null || true)
+			pj=$("$PEER_BENCH" -m "$m" -p "$P" -n "$N" -d "$DEPTH" -r "$R" -t "$TH" \
+				-ctk "$kv" -ctv "$kv" -o jsonl 2>/dev/null || true)
 			ppp=$(echo "$pj" | peer_ts "$P" 0)
 			ptg=$(echo "$pj" | peer_ts 0 "$N")
-			awk -v ty="$ty" -v pp="$pp" -v ppp="$ppp" -v tg="$tg" -v ptg="$ptg" -v b="$bound" \
+			awk -v ty="$label" -v pp="$pp" -v ppp="$ppp" -v tg="$tg" -v ptg="$ptg" -v b="$bound" \
 				"$AWK_RV"'
 				BEGIN { printf "| %s | %.2f | %s | %s | %.2f | %s | %s | %.1f | %s | %s |\n",
 					ty, pp, v(ppp), r(pp, ppp), tg, v(ptg), r(tg, ptg), b, r(tg, b),
 					r(ptg, b) }'
 		else
-			awk -v ty="$ty" -v pp="$pp" -v tg="$tg" -v b="$bound" \
+			awk -v ty="$label" -v pp="$pp" -v tg="$tg" -v b="$bound" \
 				'BEGIN { printf "| %s | %.2f | %.2f | %.1f | %.2f |\n", ty, pp, tg, b,
 					(b > 0 ? tg / b : 0) }'
 		fi
