@@ -287,9 +287,77 @@ static void att_scores(int64_t hd, int64_t np, const uint16_t *k, const float *q
 		}
 }
 
+/*
+ * Weighted values of an F16 cache (kern.h qk_f16): up to 4 probability
+ * rows against 4 value rows per step (16 accumulators), 8 positions a
+ * step (each row's 8 f16 widened to two float vectors, shared by the
+ * probability rows), the last positions one at a time; then a sum across
+ * lanes per pair.
+ */
+ALWAYS_INLINE void vf_rows(const int nq, int64_t np, int64_t nr, const uint16_t *k, size_t ks,
+			   const float *q, size_t qs, float *out, size_t os)
+{
+	for (int64_t r0 = 0; r0 < nr; r0 += 4) {
+		const uint16_t *kr[4];
+		for (int rr = 0; rr < 4; rr++)
+			kr[rr] = k + (size_t)(r0 + rr < nr ? r0 + rr : nr - 1) * ks;
+		float32x4_t acc[4][4];
+		for (int i = 0; i < nq; i++)
+			for (int rr = 0; rr < 4; rr++)
+				acc[i][rr] = vdupq_n_f32(0.0f);
+		int64_t p = 0;
+		for (; p + 8 <= np; p += 8) {
+			float32x4_t lo[4], hi[4];
+			for (int rr = 0; rr < 4; rr++) {
+				const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(kr[rr] + p));
+				lo[rr] = vcvt_f32_f16(vget_low_f16(h));
+				hi[rr] = vcvt_high_f32_f16(h);
+			}
+			for (int i = 0; i < nq; i++) {
+				const float32x4_t a = vld1q_f32(q + (size_t)i * qs + (size_t)p);
+				const float32x4_t b = vld1q_f32(q + (size_t)i * qs + (size_t)p + 4);
+				for (int rr = 0; rr < 4; rr++)
+					acc[i][rr] = vfmaq_f32(vfmaq_f32(acc[i][rr], a, lo[rr]), b, hi[rr]);
+			}
+		}
+		const int rn = nr - r0 < 4 ? (int)(nr - r0) : 4;
+		for (int i = 0; i < nq; i++)
+			for (int rr = 0; rr < rn; rr++) {
+				float s = vaddvq_f32(acc[i][rr]);
+				for (int64_t t = p; t < np; t++)
+					s += q[(size_t)i * qs + (size_t)t] * f16(kr[rr][t]);
+				out[(size_t)i * os + (size_t)(r0 + rr)] = s;
+			}
+	}
+}
+
+static void qk_f16(int64_t np, int64_t nr, const uint16_t *k, size_t ks, const float *q, int nq,
+		   size_t qs, float *out, size_t os)
+{
+	switch (nq) {
+	case 1: vf_rows(1, np, nr, k, ks, q, qs, out, os); break;
+	case 2: vf_rows(2, np, nr, k, ks, q, qs, out, os); break;
+	case 3: vf_rows(3, np, nr, k, ks, q, qs, out, os); break;
+	case 4: vf_rows(4, np, nr, k, ks, q, qs, out, os); break;
+	default: break;
+	}
+}
+
+/* to f16 and back, 4 at a time (round to nearest even, the default mode) */
+static void round_f16(float *x, int64_t n)
+{
+	int64_t i = 0;
+	for (; i + 4 <= n; i += 4)
+		vst1q_f32(x + i, vcvt_f32_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+	for (; i < n; i++)
+		x[i] = (float)(__fp16)x[i];
+}
+
 void hrt_kern_fill_neon(struct hrt_kern_isa *t)
 {
 	t->att_scores = att_scores;
+	t->qk_f16 = qk_f16;
+	t->round_f16 = round_f16;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_K] = quantize_q8_k;
 	t->vec_dot[HRT_Q4_0] = vec_dot_q4_0;
