@@ -343,6 +343,54 @@ static void qk_f16(int64_t np, int64_t nr, const uint16_t *k, size_t ks, const f
 	}
 }
 
+/*
+ * Weighted values of a Q8_0 cache (kern.h): per position, a block's 32
+ * codes widen to eight float vectors times its d (exact), shared by up to
+ * 2 probability rows (16 accumulators); a block of columns per pass.
+ */
+ALWAYS_INLINE void vq_block(const int nq, int64_t np, const uint8_t *v, size_t vs, const float *pr,
+			    size_t ps, float *out, size_t os)
+{
+	float32x4_t acc[2][8];
+	for (int i = 0; i < nq; i++)
+		for (int c = 0; c < 8; c++)
+			acc[i][c] = vdupq_n_f32(0.0f);
+	for (int64_t p = 0; p < np; p++, v += vs) {
+		const struct hrt_blk_q8_0 *b = (const void *)v;
+		const float d = f16(b->d);
+		float32x4_t x[8];
+		for (int h = 0; h < 2; h++) {
+			const int8x16_t q = vld1q_s8(b->qs + 16 * h);
+			const int16x8_t lo = vmovl_s8(vget_low_s8(q)), hi = vmovl_s8(vget_high_s8(q));
+			x[4 * h + 0] = vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))), d);
+			x[4 * h + 1] = vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_high_s16(lo))), d);
+			x[4 * h + 2] = vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))), d);
+			x[4 * h + 3] = vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_high_s16(hi))), d);
+		}
+		for (int i = 0; i < nq; i++) {
+			const float a = pr[(size_t)i * ps + (size_t)p];
+			for (int c = 0; c < 8; c++)
+				acc[i][c] = vfmaq_n_f32(acc[i][c], x[c], a);
+		}
+	}
+	for (int i = 0; i < nq; i++)
+		for (int c = 0; c < 8; c++)
+			vst1q_f32(out + (size_t)i * os + 4 * c, acc[i][c]);
+}
+
+static void att_values_q8_0(int64_t hd, int64_t np, const void *v, size_t vs, const float *pr,
+			    int nq, size_t ps, float *out, size_t os)
+{
+	for (; nq > 0; nq -= 2, pr += 2 * ps, out += 2 * os)
+		for (int64_t k = 0; k < hd / HRT_QK; k++) {
+			const uint8_t *vb = (const uint8_t *)v + (size_t)k * sizeof(struct hrt_blk_q8_0);
+			if (nq >= 2)
+				vq_block(2, np, vb, vs, pr, ps, out + k * HRT_QK, os);
+			else
+				vq_block(1, np, vb, vs, pr, ps, out + k * HRT_QK, os);
+		}
+}
+
 /* to f16 and back, 4 at a time (round to nearest even, the default mode) */
 static void round_f16(float *x, int64_t n)
 {
@@ -358,6 +406,7 @@ void hrt_kern_fill_neon(struct hrt_kern_isa *t)
 	t->att_scores = att_scores;
 	t->qk_f16 = qk_f16;
 	t->round_f16 = round_f16;
+	t->att_values_q8_0 = att_values_q8_0;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_K] = quantize_q8_k;
 	t->vec_dot[HRT_Q4_0] = vec_dot_q4_0;
