@@ -17,6 +17,11 @@
 void hrt_kern_fill_avx512(struct hrt_kern_isa *t);
 /* the tile kernels (tile_avx512.c) */
 void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t);
+/* the attention kernels (att_avx512.c) */
+void hrt_kern_fill_avx512_att(struct hrt_kern_isa *t);
+
+/* glibc's vector expf (libmvec, part of libm; documented vector ABI) */
+__m512 _ZGVeN16v_expf(__m512 x);
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 

@@ -338,21 +338,20 @@ static void att_values(const struct att_job *j, const struct hrt_kv *kv, uint32_
 		K->vec_dot[HRT_F16](np, &out[d], kv_vt(kv, j->layer, (size_t)kh * hd + d), a16);
 }
 
-/* Scores: with an F16 cache, the query heads sharing a KV head against
- * its key blocks in one pass (att_scores), the queries rounded to f16
- * first as the peer converts them, then scaled (the peer scales the
- * scores: the same where the scale is a power of two, as for head size 64,
- * within a rounding elsewhere; a pass over the scores less, 4 % of pp4096);
- * with Q8_0, dot products of the query
- * converted to Q8_0. Values (F16): the probabilities rounded to f16, as
- * the peer does, then qk_f16 over the value channels for up to 4 heads at
- * a time, or one f16 dot product per channel where the table has no
- * qk_f16. Tasks are (token, KV head) pairs dealt round-robin (a token's
- * cost grows with its position, so contiguous ranges gave the last thread
- * most of a causal prompt's work), all tokens of one KV head before the
- * next, so a thread's tasks in a row read the same keys and values (pp4096
- * of the 1B Q4_0 bench model, 2 threads, 2 alternating runs: 218.5-220.2
- * tok/s with the heads of a token first, 223.2-227.1 so). */
+/* The query heads sharing a KV head run together against its keys and
+ * values. F16 cache: the queries rounded to f16 (as the peer converts
+ * them), then scaled (the peer scales the scores: the same where the scale
+ * is a power of two, as for head size 64, within a rounding elsewhere; a
+ * pass over the scores less, 4 % of pp4096), scores by att_scores; the
+ * probabilities rounded to f16 as the peer does, values by qk_f16 up to 4
+ * heads at a time, or an f16 dot product per channel where the table has
+ * no qk_f16. Q8_0 cache: the queries quantized once, att_scores_q8_0 and
+ * att_values_q8_0. Tasks are (token, KV head) pairs dealt round-robin (a
+ * token's cost grows with its position, so contiguous ranges gave the last
+ * thread most of a causal prompt's work), all tokens of one KV head before
+ * the next, so a thread's tasks in a row read the same keys and values
+ * (pp4096 of the 1B Q4_0 bench model, 2 threads, 2 alternating runs:
+ * 218.5-220.2 tok/s with the heads of a token first, 223.2-227.1 so). */
 static void att_worker(void *ctx, int ith, int nth)
 {
 	struct att_job *j = ctx;
