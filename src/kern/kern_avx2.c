@@ -1236,7 +1236,7 @@ static void softmax(float *x, int64_t n)
 
 /*
  * Attention scores against keys in blocks of HRT_KV_BLK positions (kern.h),
- * as in kern_avx512.c: per element d, a block's 16 keys are two loads and
+ * as in att_avx512.c: per element d, a block's 16 keys are two loads and
  * two conversions, and each query meets them with two fmas reading its
  * element d broadcast; up to 4 queries a pass (16 registers), two blocks
  * per step for one or two queries to keep enough fmas in flight.
