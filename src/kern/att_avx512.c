@@ -289,13 +289,7 @@ static void att_scores_q8_0(int64_t hd, int64_t np, const void *k, size_t ks, co
 {
 	const int nb = (int)(hd / HRT_QK), npair = (nb + 1) / 2;
 	if (npair > SQ_PAIRS) {
-		const hrt_vec_dot_fn dot = hrt_kern()->vec_dot[HRT_Q8_0];
-		for (int64_t p = 0; p < np; p++)
-			for (int i = 0; i < nq; i++) {
-				float s;
-				dot(hd, &s, (const uint8_t *)k + (size_t)p * ks, (const uint8_t *)q + (size_t)i * qs);
-				out[(size_t)i * os + (size_t)p] = s * scale;
-			}
+		hrt_att_scores_q8_0_dots(hd, np, k, ks, q, nq, qs, scale, out, os);
 		return;
 	}
 	const __m512i u128 = _mm512_set1_epi8(-128);

@@ -73,8 +73,8 @@ static void att_scores_ref(int64_t hd, int64_t np, const uint16_t *k, const floa
 }
 
 /* a Q8_0 dot product per query and key, by the selected table's vec_dot */
-static void att_scores_q8_0_ref(int64_t hd, int64_t np, const void *k, size_t ks, const void *q,
-				int nq, size_t qs, float scale, float *out, size_t os)
+void hrt_att_scores_q8_0_dots(int64_t hd, int64_t np, const void *k, size_t ks, const void *q,
+			      int nq, size_t qs, float scale, float *out, size_t os)
 {
 	const hrt_vec_dot_fn dot = hrt_kern()->vec_dot[HRT_Q8_0];
 	for (int64_t p = 0; p < np; p++)
@@ -130,7 +130,7 @@ static void fill_ref(struct hrt_kern_isa *t, const char *name)
 	t->att_scores = att_scores_ref;
 	t->round_f16 = round_f16_ref;
 	t->att_values_q8_0 = att_values_q8_0_ref;
-	t->att_scores_q8_0 = att_scores_q8_0_ref;
+	t->att_scores_q8_0 = hrt_att_scores_q8_0_dots;
 }
 
 static int env_int(const char *name, int dflt)

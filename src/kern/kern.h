@@ -106,6 +106,11 @@ struct hrt_kern_isa {
 		       const float *q, int nq, size_t qs, float *out, size_t os);
 };
 
+/* att_scores_q8_0 as one vec_dot[HRT_Q8_0] of the selected table per query
+ * and key: the portable entry, and the fallback of faster ones */
+void hrt_att_scores_q8_0_dots(int64_t hd, int64_t np, const void *k, size_t ks, const void *q,
+			      int nq, size_t qs, float scale, float *out, size_t os);
+
 /* fp32 of every fp16 bit pattern (hrt_fp16_to_f32), filled before any
  * ISA table: kernels convert a block's scale by one load instead of a
  * vcvtph2ps from a general register */

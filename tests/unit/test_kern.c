@@ -1099,6 +1099,68 @@ static void test_softmax(void)
 	each_isa(softmax_one);
 }
 
+/* element [i][j] of an attention kernel's output in double precision, and
+ * the magnitude of its terms */
+typedef void (*att_want_fn)(const void *ctx, int i, int64_t j, double *want, double *mag);
+
+/*
+ * out: rows of os floats, all NaN before the kernel ran. Rows < nq,
+ * columns < nc must be their want within 1e-5 of the terms' magnitude
+ * (NaN fails); every other float must still be NaN (nothing written past
+ * nq or nc). One message on the first difference; 1 if there was one.
+ */
+static int att_check(const char *label, const float *out, size_t os, int rows, int nq,
+		     int64_t nc, att_want_fn f, const void *ctx)
+{
+	for (int i = 0; i < rows; i++)
+		for (int64_t j = 0; j < (int64_t)os; j++) {
+			float got = out[(size_t)i * os + (size_t)j];
+			if (i >= nq || j >= nc) {
+				if (!isnan(got)) {
+					CHECKF(0, "%s %s wrote [%d][%lld]", cur_isa, label, i, (long long)j);
+					return 1;
+				}
+				continue;
+			}
+			double want, mag;
+			f(ctx, i, j, &want, &mag);
+			if (!(fabs(got - want) <= 1e-5 * mag + 1e-6)) {
+				CHECKF(0, "%s %s: [%d][%lld] %.9g, want %.9g", cur_isa, label, i,
+				       (long long)j, (double)got, want);
+				return 1;
+			}
+		}
+	return 0;
+}
+
+static float *nan_floats(size_t n)
+{
+	float *x = xmalloc(n * sizeof(float));
+	for (size_t e = 0; e < n; e++)
+		x[e] = NAN;
+	return x;
+}
+
+struct qk_case {
+	const uint16_t *k;
+	const float *q;
+	size_t ks, qs;
+	int64_t n; /* length of the sums */
+};
+
+/* values: probabilities q[i] against value row j */
+static void qk_want(const void *ctx, int i, int64_t j, double *want, double *mag)
+{
+	const struct qk_case *c = ctx;
+	*want = *mag = 0;
+	for (int64_t p = 0; p < c->n; p++) {
+		double x = (double)c->q[(size_t)i * c->qs + (size_t)p] *
+			   hrt_fp16_to_f32(c->k[(size_t)j * c->ks + (size_t)p]);
+		*want += x;
+		*mag += fabs(x);
+	}
+}
+
 /*
  * weighted values against an F16 cache (tables that have qk_f16): lengths
  * on and off the kernel's 16-wide steps (head sizes, and 1001 as for long
@@ -1114,52 +1176,44 @@ static void qk_one(void)
 	static const int64_t nps[] = { 16, 40, 64, 80, 128, 256, 1001 };
 	static const int64_t nrs[] = { 1, 3, 4, 5, 9, 33 };
 	uint64_t seed = 9;
-	for (size_t hi = 0; hi < HRT_ARRAY_LEN(nps); hi++)
-		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nrs); pi++)
-			for (int nq = 1; nq <= 4; nq++) {
+	int bad = 0;
+	for (size_t hi = 0; hi < HRT_ARRAY_LEN(nps) && !bad; hi++)
+		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nrs) && !bad; pi++)
+			for (int nq = 1; nq <= 4 && !bad; nq++) {
 				int64_t np = nps[hi], nr = nrs[pi];
 				size_t ks = (size_t)np * 3, qs = (size_t)np + 8, os = (size_t)nr + 2;
 				uint16_t *kc = xmalloc(ks * (size_t)nr * sizeof(uint16_t));
 				float *q = xmalloc(qs * 4 * sizeof(float));
-				float *out = xmalloc(os * 5 * sizeof(float));
+				float *out = nan_floats(os * 5);
 				for (size_t e = 0; e < ks * (size_t)nr; e++)
 					kc[e] = hrt_f32_to_fp16(rng_unif(&seed) * 2 - 1);
 				for (size_t e = 0; e < qs * 4; e++)
 					q[e] = (rng_unif(&seed) * 2 - 1) * 4;
-				for (size_t e = 0; e < os * 5; e++)
-					out[e] = NAN;
 				k->qk_f16(np, nr, kc, ks, q, nq, qs, out, os);
-				int bad = 0;
-				for (int i = 0; i < 5 && !bad; i++)
-					for (int64_t r = 0; r < (int64_t)os && !bad; r++) {
-						float got = out[(size_t)i * os + (size_t)r];
-						if (i >= nq || r >= nr) {
-							if (!isnan(got)) {
-								CHECKF(0, "%s qk_f16 np=%lld nr=%lld nq=%d wrote [%d][%lld]",
-								       cur_isa, (long long)np, (long long)nr, nq, i,
-								       (long long)r);
-								bad = 1;
-							}
-							continue;
-						}
-						double want = 0, mag = 0;
-						for (int64_t p = 0; p < np; p++) {
-							double x = (double)q[(size_t)i * qs + (size_t)p] *
-								   hrt_fp16_to_f32(kc[(size_t)r * ks + (size_t)p]);
-							want += x;
-							mag += fabs(x);
-						}
-						if (fabs(got - want) > 1e-5 * mag + 1e-6) {
-							CHECKF(0, "%s qk_f16 np=%lld nr=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
-							       cur_isa, (long long)np, (long long)nr, nq, i,
-							       (long long)r, (double)got, want);
-							bad = 1;
-						}
-					}
+				char label[96];
+				snprintf(label, sizeof label, "qk_f16 np=%lld nr=%lld nq=%d", (long long)np,
+					 (long long)nr, nq);
+				struct qk_case c = { kc, q, ks, qs, np };
+				bad = att_check(label, out, os, 5, nq, nr, qk_want, &c);
 				hrt_free_aligned(kc);
 				hrt_free_aligned(q);
 				hrt_free_aligned(out);
 			}
+}
+
+/* scores: query i against the key of position j in its block */
+static void sc_want(const void *ctx, int i, int64_t j, double *want, double *mag)
+{
+	const struct qk_case *c = ctx;
+	const uint16_t *kp = c->k + (size_t)j / HRT_KV_BLK * HRT_KV_BLK * (size_t)c->n +
+			     (size_t)j % HRT_KV_BLK;
+	*want = *mag = 0;
+	for (int64_t d = 0; d < c->n; d++) {
+		double x = (double)c->q[(size_t)i * c->qs + (size_t)d] *
+			   hrt_fp16_to_f32(kp[(size_t)d * HRT_KV_BLK]);
+		*want += x;
+		*mag += fabs(x);
+	}
 }
 
 /*
@@ -1176,16 +1230,17 @@ static void att_scores_one(void)
 	static const int64_t hds[] = { 1, 16, 40, 64, 128 };
 	static const int64_t nps[] = { 1, 15, 16, 17, 33, 48, 64, 65, 100, 130 };
 	uint64_t seed = 11;
-	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds); hi++)
-		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps); pi++)
-			for (int nq = 1; nq <= 11; nq++) {
+	int bad = 0;
+	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds) && !bad; hi++)
+		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps) && !bad; pi++)
+			for (int nq = 1; nq <= 11 && !bad; nq++) {
 				int64_t hd = hds[hi], np = nps[pi];
 				size_t nb = (size_t)(np + HRT_KV_BLK - 1) / HRT_KV_BLK;
 				size_t nk = nb * HRT_KV_BLK * (size_t)hd;
 				size_t qs = (size_t)hd + 3, os = (size_t)np + 5;
 				uint16_t *kb = xmalloc(nk * sizeof(uint16_t));
 				float *q = xmalloc(qs * (size_t)(nq + 1) * sizeof(float));
-				float *out = xmalloc(os * (size_t)(nq + 1) * sizeof(float));
+				float *out = nan_floats(os * (size_t)(nq + 1));
 				for (size_t e = 0; e < nk; e++) {
 					size_t p = e / ((size_t)HRT_KV_BLK * (size_t)hd) * HRT_KV_BLK +
 						   e % HRT_KV_BLK;
@@ -1194,42 +1249,44 @@ static void att_scores_one(void)
 				}
 				for (size_t e = 0; e < qs * (size_t)(nq + 1); e++)
 					q[e] = (rng_unif(&seed) * 2 - 1) * 4;
-				for (size_t e = 0; e < os * (size_t)(nq + 1); e++)
-					out[e] = NAN;
 				k->att_scores(hd, np, kb, q, nq, qs, out, os);
-				int bad = 0;
-				for (int i = 0; i <= nq && !bad; i++)
-					for (int64_t p = 0; p < (int64_t)os && !bad; p++) {
-						float got = out[(size_t)i * os + (size_t)p];
-						if (i >= nq || p >= np) {
-							if (!isnan(got)) {
-								CHECKF(0, "%s att_scores hd=%lld np=%lld nq=%d wrote [%d][%lld]",
-								       cur_isa, (long long)hd, (long long)np, nq, i,
-								       (long long)p);
-								bad = 1;
-							}
-							continue;
-						}
-						const uint16_t *kp = kb + (size_t)p / HRT_KV_BLK * HRT_KV_BLK * (size_t)hd +
-								     (size_t)p % HRT_KV_BLK;
-						double want = 0, mag = 0;
-						for (int64_t d = 0; d < hd; d++) {
-							double x = (double)q[(size_t)i * qs + (size_t)d] *
-								   hrt_fp16_to_f32(kp[(size_t)d * HRT_KV_BLK]);
-							want += x;
-							mag += fabs(x);
-						}
-						if (!(fabs(got - want) <= 1e-5 * mag + 1e-6)) {
-							CHECKF(0, "%s att_scores hd=%lld np=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
-							       cur_isa, (long long)hd, (long long)np, nq, i,
-							       (long long)p, (double)got, want);
-							bad = 1;
-						}
-					}
+				char label[96];
+				snprintf(label, sizeof label, "att_scores hd=%lld np=%lld nq=%d", (long long)hd,
+					 (long long)np, nq);
+				struct qk_case c = { kb, q, 0, qs, hd };
+				bad = att_check(label, out, os, nq + 1, nq, np, sc_want, &c);
 				hrt_free_aligned(kb);
 				hrt_free_aligned(q);
 				hrt_free_aligned(out);
 			}
+}
+
+struct q8_case {
+	const uint8_t *a, *b; /* rows of Q8_0 blocks */
+	size_t as, bs;
+	int64_t hd, np;
+	const float *pr;      /* values: probabilities, ps apart */
+	size_t ps;
+	double scale;
+};
+
+/* scores: the block dot products of key j (a) and query i (b), scaled */
+static void sq_want(const void *ctx, int i, int64_t j, double *want, double *mag)
+{
+	const struct q8_case *c = ctx;
+	const struct hrt_blk_q8_0 *x = (const void *)(c->a + (size_t)j * c->as);
+	const struct hrt_blk_q8_0 *y = (const void *)(c->b + (size_t)i * c->bs);
+	*want = *mag = 0;
+	for (int64_t bl = 0; bl < c->hd / HRT_QK; bl++) {
+		long isum = 0, iabs = 0;
+		for (int e = 0; e < HRT_QK; e++) {
+			isum += x[bl].qs[e] * y[bl].qs[e];
+			iabs += labs((long)(x[bl].qs[e] * y[bl].qs[e]));
+		}
+		double sc = (double)hrt_fp16_to_f32(x[bl].d) * hrt_fp16_to_f32(y[bl].d) * c->scale;
+		*want += sc * (double)isum;
+		*mag += fabs(sc) * (double)iabs;
+	}
 }
 
 /*
@@ -1246,16 +1303,17 @@ static void scores_q8_0_one(void)
 	static const int64_t hds[] = { 32, 64, 96, 128, 160, 544 };
 	static const int64_t nps[] = { 1, 3, 4, 5, 9, 33 };
 	uint64_t seed = 17;
-	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds); hi++)
-		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps); pi++)
-			for (int nq = 1; nq <= 9; nq += (hds[hi] > 200 ? 4 : 1)) {
+	int bad = 0;
+	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds) && !bad; hi++)
+		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps) && !bad; pi++)
+			for (int nq = 1; nq <= 9 && !bad; nq += (hds[hi] > 200 ? 4 : 1)) {
 				int64_t hd = hds[hi], np = nps[pi];
 				size_t row = (size_t)hd / HRT_QK * sizeof(struct hrt_blk_q8_0);
 				size_t ks = row + 10, qs = row + 2, os = (size_t)np + 3;
 				uint8_t *kc = xmalloc(ks * (size_t)np);
 				uint8_t *q = xmalloc(qs * (size_t)nq);
 				float *x = xmalloc((size_t)hd * sizeof(float));
-				float *out = xmalloc(os * (size_t)(nq + 1) * sizeof(float));
+				float *out = nan_floats(os * (size_t)(nq + 1));
 				for (int64_t r = 0; r < np + nq; r++) {
 					for (int64_t c = 0; c < hd; c++)
 						x[c] = (rng_unif(&seed) * 2 - 1) * (float)(1 + r % 5);
@@ -1263,44 +1321,13 @@ static void scores_q8_0_one(void)
 					uint8_t *dst = r < np ? kc + (size_t)r * ks : q + (size_t)(r - np) * qs;
 					hrt_type_get(HRT_Q8_0)->from_float(x, dst, hd);
 				}
-				for (size_t e = 0; e < os * (size_t)(nq + 1); e++)
-					out[e] = NAN;
 				const float scale = 0.125f * (float)(1 + nq % 3);
 				k->att_scores_q8_0(hd, np, kc, ks, q, nq, qs, scale, out, os);
-				int bad = 0;
-				for (int i = 0; i <= nq && !bad; i++)
-					for (int64_t p = 0; p < (int64_t)os && !bad; p++) {
-						float got = out[(size_t)i * os + (size_t)p];
-						if (i >= nq || p >= np) {
-							if (!isnan(got)) {
-								CHECKF(0, "%s att_scores_q8_0 hd=%lld np=%lld nq=%d wrote [%d][%lld]",
-								       cur_isa, (long long)hd, (long long)np, nq, i,
-								       (long long)p);
-								bad = 1;
-							}
-							continue;
-						}
-						const struct hrt_blk_q8_0 *a = (const void *)(kc + (size_t)p * ks);
-						const struct hrt_blk_q8_0 *b = (const void *)(q + (size_t)i * qs);
-						double want = 0, mag = 0;
-						for (int64_t bl = 0; bl < hd / HRT_QK; bl++) {
-							long isum = 0, iabs = 0;
-							for (int e = 0; e < HRT_QK; e++) {
-								isum += a[bl].qs[e] * b[bl].qs[e];
-								iabs += labs((long)(a[bl].qs[e] * b[bl].qs[e]));
-							}
-							double sc = (double)hrt_fp16_to_f32(a[bl].d) *
-								    hrt_fp16_to_f32(b[bl].d);
-							want += sc * (double)isum * scale;
-							mag += fabs(sc) * (double)iabs * scale;
-						}
-						if (!(fabs(got - want) <= 1e-5 * mag + 1e-6)) {
-							CHECKF(0, "%s att_scores_q8_0 hd=%lld np=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
-							       cur_isa, (long long)hd, (long long)np, nq, i,
-							       (long long)p, (double)got, want);
-							bad = 1;
-						}
-					}
+				char label[96];
+				snprintf(label, sizeof label, "att_scores_q8_0 hd=%lld np=%lld nq=%d",
+					 (long long)hd, (long long)np, nq);
+				struct q8_case c = { kc, q, ks, qs, hd, np, NULL, 0, scale };
+				bad = att_check(label, out, os, nq + 1, nq, np, sq_want, &c);
 				hrt_free_aligned(kc);
 				hrt_free_aligned(q);
 				hrt_free_aligned(x);
@@ -1308,9 +1335,18 @@ static void scores_q8_0_one(void)
 			}
 }
 
-static void test_att_scores_q8_0(void)
+/* values: probabilities i against column j of the value rows (a) */
+static void vq_want(const void *ctx, int i, int64_t j, double *want, double *mag)
 {
-	each_isa(scores_q8_0_one);
+	const struct q8_case *c = ctx;
+	*want = *mag = 0;
+	for (int64_t p = 0; p < c->np; p++) {
+		const struct hrt_blk_q8_0 *b = (const void *)(c->a + (size_t)p * c->as);
+		double val = (double)hrt_fp16_to_f32(b[j / HRT_QK].d) * b[j / HRT_QK].qs[j % HRT_QK];
+		double t = (double)c->pr[(size_t)i * c->ps + (size_t)p] * val;
+		*want += t;
+		*mag += fabs(t);
+	}
 }
 
 /*
@@ -1326,16 +1362,17 @@ static void values_q8_0_one(void)
 	static const int64_t hds[] = { 32, 64, 96, 128, 160 };
 	static const int64_t nps[] = { 1, 2, 7, 70 };
 	uint64_t seed = 13;
-	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds); hi++)
-		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps); pi++)
-			for (int nq = 1; nq <= 9; nq++) {
+	int bad = 0;
+	for (size_t hi = 0; hi < HRT_ARRAY_LEN(hds) && !bad; hi++)
+		for (size_t pi = 0; pi < HRT_ARRAY_LEN(nps) && !bad; pi++)
+			for (int nq = 1; nq <= 9 && !bad; nq++) {
 				int64_t hd = hds[hi], np = nps[pi];
 				size_t row = (size_t)hd / HRT_QK * sizeof(struct hrt_blk_q8_0);
 				size_t vs = row + 6, ps = (size_t)np + 3, os = (size_t)hd + 5;
 				uint8_t *v = xmalloc(vs * (size_t)np);
 				float *x = xmalloc((size_t)hd * sizeof(float));
 				float *pr = xmalloc(ps * (size_t)nq * sizeof(float));
-				float *out = xmalloc(os * (size_t)(nq + 1) * sizeof(float));
+				float *out = nan_floats(os * (size_t)(nq + 1));
 				for (int64_t p = 0; p < np; p++) {
 					for (int64_t c = 0; c < hd; c++)
 						x[c] = (rng_unif(&seed) * 2 - 1) * (float)(1 + p % 3);
@@ -1343,49 +1380,17 @@ static void values_q8_0_one(void)
 				}
 				for (size_t e = 0; e < ps * (size_t)nq; e++)
 					pr[e] = rng_unif(&seed);
-				for (size_t e = 0; e < os * (size_t)(nq + 1); e++)
-					out[e] = NAN;
 				k->att_values_q8_0(hd, np, v, vs, pr, nq, ps, out, os);
-				int bad = 0;
-				for (int i = 0; i <= nq && !bad; i++)
-					for (int64_t c = 0; c < (int64_t)os && !bad; c++) {
-						float got = out[(size_t)i * os + (size_t)c];
-						if (i >= nq || c >= hd) {
-							if (!isnan(got)) {
-								CHECKF(0, "%s att_values_q8_0 hd=%lld np=%lld nq=%d wrote [%d][%lld]",
-								       cur_isa, (long long)hd, (long long)np, nq, i,
-								       (long long)c);
-								bad = 1;
-							}
-							continue;
-						}
-						double want = 0, mag = 0;
-						for (int64_t p = 0; p < np; p++) {
-							const struct hrt_blk_q8_0 *b =
-								(const void *)(v + (size_t)p * vs);
-							double val = (double)hrt_fp16_to_f32(b[c / HRT_QK].d) *
-								     b[c / HRT_QK].qs[c % HRT_QK];
-							double t = (double)pr[(size_t)i * ps + (size_t)p] * val;
-							want += t;
-							mag += fabs(t);
-						}
-						if (!(fabs(got - want) <= 1e-5 * mag + 1e-6)) {
-							CHECKF(0, "%s att_values_q8_0 hd=%lld np=%lld nq=%d: [%d][%lld] %.9g, want %.9g",
-							       cur_isa, (long long)hd, (long long)np, nq, i,
-							       (long long)c, (double)got, want);
-							bad = 1;
-						}
-					}
+				char label[96];
+				snprintf(label, sizeof label, "att_values_q8_0 hd=%lld np=%lld nq=%d",
+					 (long long)hd, (long long)np, nq);
+				struct q8_case c = { v, NULL, vs, 0, hd, np, pr, ps, 1.0 };
+				bad = att_check(label, out, os, nq + 1, nq, hd, vq_want, &c);
 				hrt_free_aligned(v);
 				hrt_free_aligned(x);
 				hrt_free_aligned(pr);
 				hrt_free_aligned(out);
 			}
-}
-
-static void test_att_values_q8_0(void)
-{
-	each_isa(values_q8_0_one);
 }
 
 /* every f16 value stays, halfway cases go to the even neighbour, the
@@ -1427,6 +1432,16 @@ static void test_round_f16(void)
 static void test_qk_f16(void)
 {
 	each_isa(qk_one);
+}
+
+static void test_att_scores_q8_0(void)
+{
+	each_isa(scores_q8_0_one);
+}
+
+static void test_att_values_q8_0(void)
+{
+	each_isa(values_q8_0_one);
 }
 
 int main(void)
