@@ -1326,6 +1326,63 @@ static void round_f16(float *x, int64_t n)
 }
 
 /*
+ * Weighted values of an F16 cache (kern.h qk_f16): 2 value rows against up
+ * to 4 probability rows per step (8 accumulators of the 16 registers), 8
+ * positions a step: each row's 8 f16 are one conversion shared by the
+ * probability rows, each probability load shared by the two value rows;
+ * the last positions one at a time, then a sum across lanes per pair.
+ */
+ALWAYS_INLINE void vf_rows(const int nq, int64_t np, int64_t nr, const uint16_t *k, size_t ks,
+			   const float *q, size_t qs, float *out, size_t os)
+{
+	for (int64_t r0 = 0; r0 < nr; r0 += 2) {
+		const uint16_t *kr[2];
+		for (int rr = 0; rr < 2; rr++)
+			kr[rr] = k + (size_t)(r0 + rr < nr ? r0 + rr : nr - 1) * ks;
+		__m256 acc[4][2];
+		_Pragma("GCC unroll 4")
+		for (int i = 0; i < nq; i++)
+			_Pragma("GCC unroll 2")
+			for (int rr = 0; rr < 2; rr++)
+				acc[i][rr] = _mm256_setzero_ps();
+		int64_t p = 0;
+		for (; p + 8 <= np; p += 8) {
+			__m256 x[2];
+			_Pragma("GCC unroll 2")
+			for (int rr = 0; rr < 2; rr++)
+				x[rr] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr[rr] + p)));
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < nq; i++) {
+				const __m256 a = _mm256_loadu_ps(q + (size_t)i * qs + (size_t)p);
+				_Pragma("GCC unroll 2")
+				for (int rr = 0; rr < 2; rr++)
+					acc[i][rr] = _mm256_fmadd_ps(a, x[rr], acc[i][rr]);
+			}
+		}
+		const int rn = nr - r0 < 2 ? (int)(nr - r0) : 2;
+		for (int i = 0; i < nq; i++)
+			for (int rr = 0; rr < rn; rr++) {
+				float sum = hsum_ps(acc[i][rr]);
+				for (int64_t t = p; t < np; t++)
+					sum += q[(size_t)i * qs + (size_t)t] * f16(kr[rr][t]);
+				out[(size_t)i * os + (size_t)(r0 + rr)] = sum;
+			}
+	}
+}
+
+static void qk_f16(int64_t np, int64_t nr, const uint16_t *k, size_t ks, const float *q, int nq,
+		   size_t qs, float *out, size_t os)
+{
+	switch (nq) {
+	case 1: vf_rows(1, np, nr, k, ks, q, qs, out, os); break;
+	case 2: vf_rows(2, np, nr, k, ks, q, qs, out, os); break;
+	case 3: vf_rows(3, np, nr, k, ks, q, qs, out, os); break;
+	case 4: vf_rows(4, np, nr, k, ks, q, qs, out, os); break;
+	default: break;
+	}
+}
+
+/*
  * Weighted values of a Q8_0 cache (kern.h): per position, a block's 32
  * codes widen to four float vectors times its d (exact), shared by up to
  * 2 probability rows (16 registers), one fma per 8 values; a block of
@@ -1385,6 +1442,7 @@ void FILL_AVX2(struct hrt_kern_isa *t)
 	t->att_scores = att_scores;
 	t->round_f16 = round_f16;
 	t->att_values_q8_0 = att_values_q8_0;
+	t->qk_f16 = qk_f16;
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;
 	t->quantize[HRT_Q8_K] = quantize_q8_k;
