@@ -85,6 +85,20 @@ void hrt_att_scores_q8_0_dots(int64_t hd, int64_t np, const void *k, size_t ks, 
 		}
 }
 
+/* a row at a time, summed in double as the reference f16 dot product */
+static void qk_f16_ref(int64_t np, int64_t nr, const uint16_t *k, size_t ks, const float *q,
+		       int nq, size_t qs, float *out, size_t os)
+{
+	for (int i = 0; i < nq; i++)
+		for (int64_t r = 0; r < nr; r++) {
+			double sum = 0;
+			for (int64_t p = 0; p < np; p++)
+				sum += (double)(q[(size_t)i * qs + (size_t)p] *
+						hrt_f16_tab[k[(size_t)r * ks + (size_t)p]]);
+			out[(size_t)i * os + (size_t)r] = (float)sum;
+		}
+}
+
 /* each row dequantized once for all nq probability rows */
 static void att_values_q8_0_ref(int64_t hd, int64_t np, const void *v, size_t vs, const float *pr,
 				int nq, size_t ps, float *out, size_t os)
@@ -128,6 +142,7 @@ static void fill_ref(struct hrt_kern_isa *t, const char *name)
 	t->swiglu = swiglu_ref;
 	t->softmax = softmax_ref;
 	t->att_scores = att_scores_ref;
+	t->qk_f16 = qk_f16_ref;
 	t->round_f16 = round_f16_ref;
 	t->att_values_q8_0 = att_values_q8_0_ref;
 	t->att_scores_q8_0 = hrt_att_scores_q8_0_dots;

@@ -97,11 +97,10 @@ struct hrt_kern_isa {
 				int nq, size_t ps, float *out, size_t os);
 	/* x rounded to the nearest f16 value (ties to even), in place */
 	void (*round_f16)(float *x, int64_t n);
-	/* optional, weighted values of an F16 cache (q: probabilities, k:
-	 * value channels over positions): for i < nq (1..4), r < nr: out[i *
-	 * os + r] = sum over p < np of q[i * qs + p] * f16(k[r * ks + p])
-	 * (products and sums in float). NULL: the caller uses
-	 * vec_dot[HRT_F16] with the probabilities in f16. */
+	/* weighted values of an F16 cache (q: probabilities, k: value
+	 * channels over positions): for i < nq (1..4), r < nr: out[i * os +
+	 * r] = sum over p < np of q[i * qs + p] * f16(k[r * ks + p])
+	 * (products in float, sums in float or wider) */
 	void (*qk_f16)(int64_t np, int64_t nr, const uint16_t *k, size_t ks,
 		       const float *q, int nq, size_t qs, float *out, size_t os);
 };

@@ -46,6 +46,12 @@ struct hrt_kv {
 	uint8_t *k, *v;
 };
 
+/* positions the keys take room for: F16 blocks are whole */
+static uint64_t kv_key_positions(const struct hrt_kv *kv)
+{
+	return kv->type == HRT_F16 ? (uint64_t)kv->n_blk * HRT_KV_BLK : kv->n_ctx;
+}
+
 int hrt_kv_new_typed(struct hrt_kv **out, const struct hrt_model *m,
 		     uint32_t n_ctx, uint32_t type, struct hrt_err *err)
 {
@@ -74,9 +80,9 @@ int hrt_kv_new_typed(struct hrt_kv **out, const struct hrt_model *m,
 	hrt_type_row_bytes(type, kv->kvd, &row);
 	kv->row = (size_t)row;
 	kv->head = kv->row / hp->n_head_kv;
-	uint64_t kpos = type == HRT_F16 ? (uint64_t)kv->n_blk * HRT_KV_BLK : n_ctx;
 	if (hrt_mul_ovf((uint64_t)kv->n_layer * row, n_ctx, &n) ||
-	    hrt_mul_ovf((uint64_t)kv->n_layer * row, kpos, &nk) || nk > SIZE_MAX / 4) {
+	    hrt_mul_ovf((uint64_t)kv->n_layer * row, kv_key_positions(kv), &nk) ||
+	    nk > SIZE_MAX / 4) {
 		free(kv);
 		return HRT_ERR(err, HRT_ENOMEM, "KV cache for %u positions is too large", n_ctx);
 	}
@@ -114,8 +120,7 @@ uint32_t hrt_kv_n_ctx(const struct hrt_kv *kv)
 
 uint64_t hrt_kv_bytes(const struct hrt_kv *kv)
 {
-	uint64_t kpos = kv->type == HRT_F16 ? (uint64_t)kv->n_blk * HRT_KV_BLK : kv->n_ctx;
-	return (uint64_t)kv->n_layer * kv->row * (kv->n_ctx + kpos);
+	return (uint64_t)kv->n_layer * kv->row * (kv->n_ctx + kv_key_positions(kv));
 }
 
 uint64_t hrt_kv_pos_bytes(const struct hrt_kv *kv)
@@ -171,11 +176,7 @@ struct hrt_compute {
 	float *hb2;    /* (n_batch, n_ff) up */
 	float *scores; /* (nth, heads per KV head, n_ctx) */
 	float *qf;     /* (nth, heads per KV head, head_dim) queries rounded
-			* to f16 (F16 cache) */
-	uint16_t *h16; /* (nth, att_h16_per_thread) u16 scratch: the
-			* probabilities in f16 (F16 cache, no qk_f16) or the
-			* queries of a KV head in Q8_0 (Q8_0 cache; head_dim
-			* u16 each is more than a row of Q8_0 blocks) */
+			* to f16 (F16 cache), or in Q8_0 (fewer bytes) */
 	float *rope;   /* (n_batch, n_rot) cos/sin pairs */
 	void *act;     /* converted activations, largest need */
 	void *act2;    /* a second layout of them, up to GROUP_MAX_N tokens */
@@ -184,11 +185,6 @@ struct hrt_compute {
 /* products sharing an input run in one pool job up to this many tokens
  * even when they need two activation layouts (mm3) */
 #define GROUP_MAX_N 16
-
-static size_t att_h16_per_thread(const struct hrt_hparams *hp, uint32_t n_ctx)
-{
-	return n_ctx + (size_t)(hp->n_head / hp->n_head_kv) * hp->head_dim;
-}
 
 static size_t act_need(const struct hrt_model *m, int n)
 {
@@ -229,11 +225,9 @@ int hrt_compute_new(struct hrt_compute **out, const struct hrt_model *m,
 		nb * qd, nb * hp->n_embd, nb * hp->n_ff, nb * hp->n_ff,
 		(size_t)c->nth * n_ctx * (hp->n_head / hp->n_head_kv),
 		(size_t)c->nth * qd / hp->n_head_kv, nb * hp->n_rot,
-		((size_t)c->nth * att_h16_per_thread(hp, n_ctx) + 1) / 2,
 	};
 	float **ptrs[] = { &c->x, &c->xb, &c->q, &c->k, &c->v, &c->att,
-			   &c->out, &c->hb, &c->hb2, &c->scores, &c->qf, &c->rope,
-			   (float **)&c->h16 };
+			   &c->out, &c->hb, &c->hb2, &c->scores, &c->qf, &c->rope };
 	size_t total = 0, off[HRT_ARRAY_LEN(sizes)];
 	for (size_t i = 0; i < HRT_ARRAY_LEN(sizes); i++) {
 		off[i] = total;
@@ -325,27 +319,13 @@ struct att_job {
 	float scale;
 };
 
-/* F16 cache, tables without qk_f16: softmax of one head's scores and the
- * weighted sum of its values, an f16 dot product per channel */
-static void att_values(const struct att_job *j, const struct hrt_kv *kv, uint32_t kh, int32_t np,
-		       float *sc, uint16_t *a16, float *out)
-{
-	const struct hrt_kern_isa *K = hrt_kern();
-	uint32_t hd = j->c->m->hp.head_dim;
-	K->softmax(sc, np);
-	K->quantize[HRT_F16](sc, a16, np);
-	for (uint32_t d = 0; d < hd; d++)
-		K->vec_dot[HRT_F16](np, &out[d], kv_vt(kv, j->layer, (size_t)kh * hd + d), a16);
-}
-
 /* The query heads sharing a KV head run together against its keys and
  * values. F16 cache: the queries rounded to f16 (as the peer converts
  * them), then scaled (the peer scales the scores: the same where the scale
  * is a power of two, as for head size 64, within a rounding elsewhere; a
  * pass over the scores less, 4 % of pp4096), scores by att_scores; the
  * probabilities rounded to f16 as the peer does, values by qk_f16 up to 4
- * heads at a time, or an f16 dot product per channel where the table has
- * no qk_f16. Q8_0 cache: the queries quantized once, att_scores_q8_0 and
+ * heads at a time. Q8_0 cache: the queries quantized once, att_scores_q8_0 and
  * att_values_q8_0. Tasks are (token, KV head) pairs dealt round-robin (a
  * token's cost grows with its position, so contiguous ranges gave the last
  * thread most of a causal prompt's work), all tokens of one KV head before
@@ -362,8 +342,7 @@ static void att_worker(void *ctx, int ith, int nth)
 	const struct hrt_kern_isa *K = hrt_kern();
 	float *sc = c->scores + (size_t)ith * gq * c->n_ctx;
 	float *qf = c->qf + (size_t)ith * gq * hd;
-	uint16_t *a16 = c->h16 + (size_t)ith * att_h16_per_thread(hp, c->n_ctx);
-	uint8_t *qc = (uint8_t *)a16;              /* Q8_0 queries */
+	uint8_t *qc = (uint8_t *)qf;               /* Q8_0 queries */
 	for (long w = ith; w < (long)j->b->n * hp->n_head_kv; w += nth) {
 		int t = (int)(w % j->b->n);
 		uint32_t kh = (uint32_t)(w / j->b->n);
@@ -378,19 +357,13 @@ static void att_worker(void *ctx, int ith, int nth)
 				qf[e] *= j->scale;
 			K->att_scores(hd, np, kv_kb(kv, j->layer, kh), qf, (int)gq, hd, sc, c->n_ctx);
 			for (uint32_t i = 0; i < gq; i++) {
-				float *s = sc + (size_t)i * c->n_ctx;
-				if (!K->qk_f16) {
-					att_values(j, kv, kh, np, s, a16, ot + (size_t)(kh * gq + i) * hd);
-					continue;
-				}
-				K->softmax(s, np);
-				K->round_f16(s, np);
+				K->softmax(sc + (size_t)i * c->n_ctx, np);
+				K->round_f16(sc + (size_t)i * c->n_ctx, np);
 			}
-			if (K->qk_f16)
-				for (uint32_t i = 0; i < gq; i += 4)
-					K->qk_f16(np, hd, kv_vt(kv, j->layer, (size_t)kh * hd), kv->n_ctx,
-						  sc + (size_t)i * c->n_ctx, (int)HRT_MIN(4u, gq - i),
-						  c->n_ctx, ot + (size_t)(kh * gq + i) * hd, hd);
+			for (uint32_t i = 0; i < gq; i += 4)
+				K->qk_f16(np, hd, kv_vt(kv, j->layer, (size_t)kh * hd), kv->n_ctx,
+					  sc + (size_t)i * c->n_ctx, (int)HRT_MIN(4u, gq - i), c->n_ctx,
+					  ot + (size_t)(kh * gq + i) * hd, hd);
 			continue;
 		}
 		for (uint32_t i = 0; i < gq; i++)

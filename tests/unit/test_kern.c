@@ -1162,7 +1162,7 @@ static void qk_want(const void *ctx, int i, int64_t j, double *want, double *mag
 }
 
 /*
- * weighted values against an F16 cache (tables that have qk_f16): lengths
+ * weighted values against an F16 cache (every table): lengths
  * on and off the kernel's 16-wide steps (head sizes, and 1001 as for long
  * contexts), 1-4 vectors, row counts around its steps of 4, rows with a
  * stride, against double precision of the same values; nothing written
@@ -1171,8 +1171,6 @@ static void qk_want(const void *ctx, int i, int64_t j, double *want, double *mag
 static void qk_one(void)
 {
 	const struct hrt_kern_isa *k = hrt_kern();
-	if (!k->qk_f16)
-		return;
 	static const int64_t nps[] = { 16, 40, 64, 80, 128, 256, 1001 };
 	static const int64_t nrs[] = { 1, 3, 4, 5, 9, 33 };
 	uint64_t seed = 9;
