@@ -16,78 +16,21 @@
  * activations never hold -128: our quantizers map amax to +-127). Float
  * scaling per block; results agree with kern/quant_ref.c to ~1e-6 relative.
  */
-#include <immintrin.h>
 #include <math.h>
-#include <stdbool.h>
-#include <string.h>
 
-#include "kern/kern.h"
+#include "kern/avx2_int.h"
 #include "kern/prefetch.h"
-#include "kern/quant_blocks.h"
 
 #ifdef HRT_AVX2_VNNI /* kern_vnni_avx2.c: its own table (see above) */
 #define FILL_AVX2 hrt_kern_fill_avx2vnni
 #else
 #define FILL_AVX2 hrt_kern_fill_avx2
 #endif
-void FILL_AVX2(struct hrt_kern_isa *t);
-
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-
 #ifdef HRT_AVX2_VNNI
 #define VNNI true
 #else
 #define VNNI false
 #endif
-
-/* ---------------------------------------------------------------- helpers */
-
-/* fp16 -> fp32 by one load (hrt_f16_tab) */
-ALWAYS_INLINE float f16(uint16_t h)
-{
-	return hrt_f16_tab[h];
-}
-
-ALWAYS_INLINE int32_t load_i32(const void *p)
-{
-	int32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-ALWAYS_INLINE float hsum_ps(__m256 v)
-{
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
-
-ALWAYS_INLINE int32_t hsum_i32(__m256i v)
-{
-	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-	s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-	return _mm_cvtsi128_si32(s);
-}
-
-ALWAYS_INLINE float hmax_ps(__m256 v)
-{
-	__m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_max_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
-
-ALWAYS_INLINE __m256 abs_ps(__m256 v)
-{
-	return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
-}
-
-ALWAYS_INLINE __m256i ld(const void *p)
-{
-	return _mm256_loadu_si256((const __m256i *)p);
-}
 
 /* Decode runs these dot products over weight rows one after another, the
  * rows of a thread's share contiguous: the bytes hrt_pf_ahead past the block
@@ -1178,9 +1121,6 @@ GEMM(q6_k, F_Q6_K)
 
 /* ------------------------------------------------------------ SwiGLU */
 
-/* glibc's vector expf (libmvec, part of libm; documented vector ABI) */
-__m256 _ZGVdN8v_expf(__m256 x);
-
 static void swiglu(float *h, const float *g, int64_t n)
 {
 	const __m256 one = _mm256_set1_ps(1.0f);
@@ -1195,254 +1135,12 @@ static void swiglu(float *h, const float *g, int64_t n)
 		h[i] = h[i] / (1.0f + expf(-h[i])) * g[i];
 }
 
-/* softmax: vector max, libmvec exp, sums in 8 float lanes */
-static void softmax(float *x, int64_t n)
-{
-	float mx = -INFINITY;
-	int64_t i = 0;
-	if (n >= 8) {
-		__m256 vm = _mm256_loadu_ps(x);
-		for (i = 8; i + 8 <= n; i += 8)
-			vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
-		float t[8];
-		_mm256_storeu_ps(t, vm);
-		for (int k = 0; k < 8; k++)
-			mx = t[k] > mx ? t[k] : mx;
-	}
-	for (; i < n; i++)
-		mx = x[i] > mx ? x[i] : mx;
-	const __m256 vmx = _mm256_set1_ps(mx);
-	__m256 vs = _mm256_setzero_ps();
-	for (i = 0; i + 8 <= n; i += 8) {
-		__m256 e = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
-		_mm256_storeu_ps(x + i, e);
-		vs = _mm256_add_ps(vs, e);
-	}
-	float t[8], sum = 0;
-	_mm256_storeu_ps(t, vs);
-	for (int k = 0; k < 8; k++)
-		sum += t[k];
-	for (; i < n; i++) {
-		x[i] = expf(x[i] - mx);
-		sum += x[i];
-	}
-	const float inv = 1.0f / sum;
-	const __m256 vi = _mm256_set1_ps(inv);
-	for (i = 0; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vi));
-	for (; i < n; i++)
-		x[i] *= inv;
-}
-
-/*
- * Attention scores against keys in blocks of HRT_KV_BLK positions (kern.h),
- * as in att_avx512.c: per element d, a block's 16 keys are two loads and
- * two conversions, and each query meets them with two fmas reading its
- * element d broadcast; up to 4 queries a pass (16 registers), two blocks
- * per step for one or two queries to keep enough fmas in flight.
- */
-#define SC_PF_AHEAD 4096
-ALWAYS_INLINE void sc_blocks(const int nq, const int NB, int64_t hd, int64_t nb, const uint16_t *k,
-			     const float *q, size_t qs, float *out, size_t os, int64_t np)
-{
-	const size_t bs = (size_t)HRT_KV_BLK * (size_t)hd; /* u16 per block */
-	for (int64_t b = 0; b + NB <= nb; b += NB) {
-		const uint16_t *kb = k + (size_t)b * bs;
-		__m256 acc[4][4];
-		_Pragma("GCC unroll 4")
-		for (int i = 0; i < nq; i++)
-			_Pragma("GCC unroll 4")
-			for (int j = 0; j < 2 * NB; j++)
-				acc[i][j] = _mm256_setzero_ps();
-		for (int64_t d = 0; d < hd; d++) {
-			_mm_prefetch((const char *)kb + SC_PF_AHEAD + (size_t)d * 64, _MM_HINT_T0);
-			__m256 x[4];
-			_Pragma("GCC unroll 4")
-			for (int j = 0; j < 2 * NB; j++)
-				x[j] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(
-					kb + (size_t)(j / 2) * bs + (size_t)d * HRT_KV_BLK + 8 * (j % 2))));
-			_Pragma("GCC unroll 4")
-			for (int i = 0; i < nq; i++) {
-				const __m256 qv = _mm256_broadcast_ss(q + (size_t)i * qs + (size_t)d);
-				_Pragma("GCC unroll 4")
-				for (int j = 0; j < 2 * NB; j++)
-					acc[i][j] = _mm256_fmadd_ps(x[j], qv, acc[i][j]);
-			}
-		}
-		_Pragma("GCC unroll 2")
-		for (int j = 0; j < NB; j++) {
-			const int64_t p = (b + j) * HRT_KV_BLK;
-			const int64_t n = np - p < HRT_KV_BLK ? np - p : HRT_KV_BLK;
-			_Pragma("GCC unroll 4")
-			for (int i = 0; i < nq; i++) {
-				float *o = out + (size_t)i * os + (size_t)p;
-				if (n == HRT_KV_BLK) {
-					_mm256_storeu_ps(o, acc[i][2 * j]);
-					_mm256_storeu_ps(o + 8, acc[i][2 * j + 1]);
-				} else {
-					float tmp[HRT_KV_BLK];
-					_mm256_storeu_ps(tmp, acc[i][2 * j]);
-					_mm256_storeu_ps(tmp + 8, acc[i][2 * j + 1]);
-					memcpy(o, tmp, (size_t)n * sizeof(float));
-				}
-			}
-		}
-	}
-}
-
-ALWAYS_INLINE void sc_queries(const int nq, int64_t hd, int64_t np, const uint16_t *k,
-			      const float *q, size_t qs, float *out, size_t os)
-{
-	const int NB = nq <= 2 ? 2 : 1;
-	const int64_t nb = (np + HRT_KV_BLK - 1) / HRT_KV_BLK, nf = nb / NB * NB;
-	sc_blocks(nq, NB, hd, nf, k, q, qs, out, os, np);
-	const size_t bs = (size_t)HRT_KV_BLK * (size_t)hd;
-	if (nf < nb)
-		sc_blocks(nq, 1, hd, nb - nf, k + (size_t)nf * bs, q, qs,
-			  out + (size_t)nf * HRT_KV_BLK, os, np - nf * HRT_KV_BLK);
-}
-
-static void att_scores(int64_t hd, int64_t np, const uint16_t *k, const float *q, int nq,
-		       size_t qs, float *out, size_t os)
-{
-	for (; nq > 0; nq -= 4, q += 4 * qs, out += 4 * os) {
-		switch (nq < 4 ? nq : 4) {
-		case 1: sc_queries(1, hd, np, k, q, qs, out, os); break;
-		case 2: sc_queries(2, hd, np, k, q, qs, out, os); break;
-		case 3: sc_queries(3, hd, np, k, q, qs, out, os); break;
-		default: sc_queries(4, hd, np, k, q, qs, out, os); break;
-		}
-	}
-}
-
-static void round_f16(float *x, int64_t n)
-{
-	int64_t i = 0;
-	for (; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(
-			_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
-	for (; i < n; i++)
-		x[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-}
-
-/*
- * Weighted values of an F16 cache (kern.h qk_f16): 2 value rows against up
- * to 4 probability rows per step (8 accumulators of the 16 registers), 8
- * positions a step: each row's 8 f16 are one conversion shared by the
- * probability rows, each probability load shared by the two value rows;
- * the last positions one at a time, then a sum across lanes per pair.
- */
-ALWAYS_INLINE void vf_rows(const int nq, int64_t np, int64_t nr, const uint16_t *k, size_t ks,
-			   const float *q, size_t qs, float *out, size_t os)
-{
-	for (int64_t r0 = 0; r0 < nr; r0 += 2) {
-		const uint16_t *kr[2];
-		for (int rr = 0; rr < 2; rr++)
-			kr[rr] = k + (size_t)(r0 + rr < nr ? r0 + rr : nr - 1) * ks;
-		__m256 acc[4][2];
-		_Pragma("GCC unroll 4")
-		for (int i = 0; i < nq; i++)
-			_Pragma("GCC unroll 2")
-			for (int rr = 0; rr < 2; rr++)
-				acc[i][rr] = _mm256_setzero_ps();
-		int64_t p = 0;
-		for (; p + 8 <= np; p += 8) {
-			__m256 x[2];
-			_Pragma("GCC unroll 2")
-			for (int rr = 0; rr < 2; rr++)
-				x[rr] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr[rr] + p)));
-			_Pragma("GCC unroll 4")
-			for (int i = 0; i < nq; i++) {
-				const __m256 a = _mm256_loadu_ps(q + (size_t)i * qs + (size_t)p);
-				_Pragma("GCC unroll 2")
-				for (int rr = 0; rr < 2; rr++)
-					acc[i][rr] = _mm256_fmadd_ps(a, x[rr], acc[i][rr]);
-			}
-		}
-		const int rn = nr - r0 < 2 ? (int)(nr - r0) : 2;
-		for (int i = 0; i < nq; i++)
-			for (int rr = 0; rr < rn; rr++) {
-				float sum = hsum_ps(acc[i][rr]);
-				for (int64_t t = p; t < np; t++)
-					sum += q[(size_t)i * qs + (size_t)t] * f16(kr[rr][t]);
-				out[(size_t)i * os + (size_t)(r0 + rr)] = sum;
-			}
-	}
-}
-
-static void qk_f16(int64_t np, int64_t nr, const uint16_t *k, size_t ks, const float *q, int nq,
-		   size_t qs, float *out, size_t os)
-{
-	switch (nq) {
-	case 1: vf_rows(1, np, nr, k, ks, q, qs, out, os); break;
-	case 2: vf_rows(2, np, nr, k, ks, q, qs, out, os); break;
-	case 3: vf_rows(3, np, nr, k, ks, q, qs, out, os); break;
-	case 4: vf_rows(4, np, nr, k, ks, q, qs, out, os); break;
-	default: break;
-	}
-}
-
-/*
- * Weighted values of a Q8_0 cache (kern.h): per position, a block's 32
- * codes widen to four float vectors times its d (exact), shared by up to
- * 2 probability rows (16 registers), one fma per 8 values; a block of
- * columns per pass.
- */
-ALWAYS_INLINE void vq_block(const int nq, int64_t np, const uint8_t *v, size_t vs, const float *pr,
-			    size_t ps, float *out, size_t os)
-{
-	__m256 acc[2][4];
-	_Pragma("GCC unroll 2")
-	for (int i = 0; i < nq; i++)
-		_Pragma("GCC unroll 4")
-		for (int c = 0; c < 4; c++)
-			acc[i][c] = _mm256_setzero_ps();
-	for (int64_t p = 0; p < np; p++, v += vs) {
-		const struct hrt_blk_q8_0 *b = (const void *)v;
-		const __m256 d = _mm256_set1_ps(hrt_f16_tab[b->d]);
-		__m256 x[4];
-		_Pragma("GCC unroll 4")
-		for (int c = 0; c < 4; c++)
-			x[c] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
-						     _mm_loadl_epi64((const __m128i *)(b->qs + 8 * c)))), d);
-		_Pragma("GCC unroll 2")
-		for (int i = 0; i < nq; i++) {
-			const __m256 a = _mm256_broadcast_ss(pr + (size_t)i * ps + (size_t)p);
-			_Pragma("GCC unroll 4")
-			for (int c = 0; c < 4; c++)
-				acc[i][c] = _mm256_fmadd_ps(a, x[c], acc[i][c]);
-		}
-	}
-	_Pragma("GCC unroll 2")
-	for (int i = 0; i < nq; i++)
-		_Pragma("GCC unroll 4")
-		for (int c = 0; c < 4; c++)
-			_mm256_storeu_ps(out + (size_t)i * os + 8 * c, acc[i][c]);
-}
-
-static void att_values_q8_0(int64_t hd, int64_t np, const void *v, size_t vs, const float *pr,
-			    int nq, size_t ps, float *out, size_t os)
-{
-	for (; nq > 0; nq -= 2, pr += 2 * ps, out += 2 * os)
-		for (int64_t k = 0; k < hd / HRT_QK; k++) {
-			const uint8_t *vb = (const uint8_t *)v + (size_t)k * sizeof(struct hrt_blk_q8_0);
-			if (nq >= 2)
-				vq_block(2, np, vb, vs, pr, ps, out + k * HRT_QK, os);
-			else
-				vq_block(1, np, vb, vs, pr, ps, out + k * HRT_QK, os);
-		}
-}
-
 /* ------------------------------------------------------------------ table */
 
 void FILL_AVX2(struct hrt_kern_isa *t)
 {
 	t->swiglu = swiglu;
-	t->softmax = softmax;
-	t->att_scores = att_scores;
-	t->round_f16 = round_f16;
-	t->att_values_q8_0 = att_values_q8_0;
-	t->qk_f16 = qk_f16;
+	hrt_kern_fill_avx2_att(t);
 	t->quantize[HRT_Q8_0] = quantize_q8_0;
 	t->quantize[HRT_Q8_1] = quantize_q8_1;
 	t->quantize[HRT_Q8_K] = quantize_q8_k;
