@@ -1,7 +1,7 @@
 /*
  * kern/att_avx2 — AVX2 (+ FMA, F16C) attention kernels, in both AVX2
  * tables (kern_avx2.c and its AVX-VNNI twin): softmax, scores against the
- * F16 cache's key blocks, weighted sums of F16
+ * F16 cache's key blocks and against Q8_0 key rows, weighted sums of F16
  * value channels and of Q8_0 value rows, and rounding to f16. The entries
  * of struct hrt_kern_isa that forward.c's attention calls (kern.h says
  * what each computes); the cache layout itself is forward.c's. Numerics:
@@ -201,6 +201,85 @@ static void qk_f16(int64_t np, int64_t nr, const uint16_t *k, size_t ks, const f
 }
 
 /*
+ * Scores against a Q8_0 cache (kern.h), up to 4 queries x 2 keys per step,
+ * a block (32 codes, one vector) at a time: vpmaddubsw wants one side
+ * unsigned, so each key block goes as |k| (once, shared by the queries)
+ * against each query's codes with the key's signs (vpsignb), pairs summed
+ * into int32 lanes (vpmaddwd): exact, since |k| <= 128 against |q| <= 127
+ * (our quantizer never writes -128) never saturates. Each lane then takes
+ * its block's two scales in float; the lanes are summed per key and query
+ * at the end. Before, each key and query took a call to vec_dot.
+ */
+ALWAYS_INLINE void sq_rows(const int nq, int64_t hd, int64_t np, const uint8_t *k, size_t ks,
+			   const uint8_t *q, size_t qs, float scale, float *out, size_t os)
+{
+	const int64_t nb = hd / HRT_QK;
+	const __m256i one = _mm256_set1_epi16(1);
+	for (int64_t p0 = 0; p0 < np; p0 += 2) {
+		const struct hrt_blk_q8_0 *kr[2], *qr[4];
+		for (int pp = 0; pp < 2; pp++)
+			kr[pp] = (const void *)(k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks);
+		for (int i = 0; i < nq; i++)
+			qr[i] = (const void *)(q + (size_t)i * qs);
+		__m256 acc[4][2];
+		_Pragma("GCC unroll 4")
+		for (int i = 0; i < nq; i++)
+			acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+		for (int64_t b = 0; b < nb; b++) {
+			__m256i kv[2], ka[2];
+			float dk[2];
+			_Pragma("GCC unroll 2")
+			for (int pp = 0; pp < 2; pp++) {
+				kv[pp] = ld(kr[pp][b].qs);
+				ka[pp] = _mm256_abs_epi8(kv[pp]);
+				dk[pp] = f16(kr[pp][b].d);
+			}
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < nq; i++) {
+				const __m256i qv = ld(qr[i][b].qs);
+				const float dq = f16(qr[i][b].d);
+				_Pragma("GCC unroll 2")
+				for (int pp = 0; pp < 2; pp++) {
+					const __m256i t = _mm256_madd_epi16(
+						_mm256_maddubs_epi16(ka[pp], _mm256_sign_epi8(qv, kv[pp])), one);
+					acc[i][pp] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t),
+								     _mm256_set1_ps(dk[pp] * dq), acc[i][pp]);
+				}
+			}
+		}
+		const int pn = np - p0 < 2 ? 1 : 2;
+		_Pragma("GCC unroll 4")
+		for (int i = 0; i < nq; i++) {
+			/* lanes 0 and 1: the sums of acc[i][0] and acc[i][1] */
+			__m256 h = _mm256_hadd_ps(acc[i][0], acc[i][1]);
+			h = _mm256_hadd_ps(h, h);
+			const __m128 s = _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(h),
+							       _mm256_extractf128_ps(h, 1)),
+						    _mm_set1_ps(scale));
+			float *o = out + (size_t)i * os + (size_t)p0;
+			if (pn == 2)
+				_mm_storel_pi((__m64 *)o, s);
+			else
+				_mm_store_ss(o, s);
+		}
+	}
+}
+
+static void att_scores_q8_0(int64_t hd, int64_t np, const void *k, size_t ks, const void *q,
+			    int nq, size_t qs, float scale, float *out, size_t os)
+{
+	const uint8_t *qb = q;
+	for (; nq > 0; nq -= 4, qb += 4 * qs, out += 4 * os) {
+		switch (nq < 4 ? nq : 4) {
+		case 1: sq_rows(1, hd, np, k, ks, qb, qs, scale, out, os); break;
+		case 2: sq_rows(2, hd, np, k, ks, qb, qs, scale, out, os); break;
+		case 3: sq_rows(3, hd, np, k, ks, qb, qs, scale, out, os); break;
+		default: sq_rows(4, hd, np, k, ks, qb, qs, scale, out, os); break;
+		}
+	}
+}
+
+/*
  * Weighted values of a Q8_0 cache (kern.h): per position, a block's 32
  * codes widen to four float vectors times its d (exact), shared by up to
  * 2 probability rows (16 registers), one fma per 8 values; a block of
@@ -255,6 +334,7 @@ void hrt_kern_fill_avx2_att(struct hrt_kern_isa *t)
 {
 	t->softmax = softmax;
 	t->att_scores = att_scores;
+	t->att_scores_q8_0 = att_scores_q8_0;
 	t->round_f16 = round_f16;
 	t->qk_f16 = qk_f16;
 	t->att_values_q8_0 = att_values_q8_0;
