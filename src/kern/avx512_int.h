@@ -19,6 +19,8 @@ void hrt_kern_fill_avx512(struct hrt_kern_isa *t);
 void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t);
 /* the attention kernels (att_avx512.c) */
 void hrt_kern_fill_avx512_att(struct hrt_kern_isa *t);
+/* products of F16, BF16 and F32 weights (float_avx512.c) */
+void hrt_kern_fill_avx512_float(struct hrt_kern_isa *t);
 
 /* glibc's vector expf (libmvec, part of libm; documented vector ABI) */
 __m512 _ZGVeN16v_expf(__m512 x);

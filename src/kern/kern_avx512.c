@@ -1011,4 +1011,5 @@ void hrt_kern_fill_avx512(struct hrt_kern_isa *t)
 	t->panel_blk_bytes[HRT_Q8_1] = PB_Q8_1;
 	t->panel[HRT_Q8_K] = panel_q8_k;
 	t->panel_blk_bytes[HRT_Q8_K] = PB_Q8_K;
+	hrt_kern_fill_avx512_float(t); /* after panel_n: its panels are 16 tokens */
 }

@@ -659,6 +659,11 @@ static void matmul_one(void)
 		int64_t ncols = hrt_type_get(wt)->blck == 256 ? 768 : 96;
 		for (size_t ri = 0; ri < HRT_ARRAY_LEN(rows_n); ri++)
 			matmul_case(wt, ncols, rows_n[ri], toks, (int)HRT_ARRAY_LEN(toks), 0);
+		/* float rows of any length: tails of every float kernel's steps
+		 * (16 columns; 64 in decode) */
+		if (hrt_type_get(wt)->blck == 1)
+			for (size_t ri = 0; ri < HRT_ARRAY_LEN(rows_n); ri++)
+				matmul_case(wt, 100, rows_n[ri], toks, (int)HRT_ARRAY_LEN(toks), 0);
 	}
 }
 
