@@ -18,6 +18,8 @@ void hrt_kern_fill_avx2(struct hrt_kern_isa *t);
 void hrt_kern_fill_avx2vnni(struct hrt_kern_isa *t);
 /* the attention kernels (att_avx2.c), in both AVX2 tables */
 void hrt_kern_fill_avx2_att(struct hrt_kern_isa *t);
+/* products of F16, BF16 and F32 weights (float_avx2.c), likewise */
+void hrt_kern_fill_avx2_float(struct hrt_kern_isa *t);
 
 /* glibc's vector expf (libmvec, part of libm; documented vector ABI) */
 __m256 _ZGVdN8v_expf(__m256 x);

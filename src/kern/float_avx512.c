@@ -322,24 +322,26 @@ static void panel_f32(const float *x, size_t xs, int nt, int64_t n, void *dst)
 void hrt_kern_fill_avx512_float(struct hrt_kern_isa *t)
 {
 	static const struct {
-		uint32_t w, a;
+		uint32_t w;
 		hrt_gemm_fn tile, gemm;
 		hrt_from_float_fn q;
 		hrt_panel_fn panel;
 	} f[] = {
-		{ HRT_F16, HRT_F16, gemm_f16, pgemm_f16, act_f16, panel_f16 },
-		{ HRT_BF16, HRT_BF16, gemm_bf16, pgemm_bf16, act_bf16, panel_bf16 },
-		{ HRT_F32, HRT_F32, gemm_f32, pgemm_f32, act_f32, panel_f32 },
+		{ HRT_F16, gemm_f16, pgemm_f16, act_f16, panel_f16 },
+		{ HRT_BF16, gemm_bf16, pgemm_bf16, act_bf16, panel_bf16 },
+		{ HRT_F32, gemm_f32, pgemm_f32, act_f32, panel_f32 },
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-		t->tile[f[i].w] = f[i].tile;
-		t->tile_quantize[f[i].a] = f[i].q;
-		t->tile_blk_bytes[f[i].a] = sizeof(float);
-		t->tile_n[f[i].a] = TILE_N_FLOAT;
+		/* each float type is its own activation type */
+		const uint32_t w = f[i].w;
+		t->tile[w] = f[i].tile;
+		t->tile_quantize[w] = f[i].q;
+		t->tile_blk_bytes[w] = sizeof(float);
+		t->tile_n[w] = TILE_N_FLOAT;
 		if (t->panel_n == FP) {
-			t->gemm[f[i].w] = f[i].gemm;
-			t->panel[f[i].a] = f[i].panel;
-			t->panel_blk_bytes[f[i].a] = FP * sizeof(float);
+			t->gemm[w] = f[i].gemm;
+			t->panel[w] = f[i].panel;
+			t->panel_blk_bytes[w] = FP * sizeof(float);
 		}
 	}
 }

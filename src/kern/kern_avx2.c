@@ -1180,4 +1180,5 @@ void FILL_AVX2(struct hrt_kern_isa *t)
 	t->panel_blk_bytes[HRT_Q8_1] = PB_Q8_0;
 	t->panel[HRT_Q8_K] = panel_q8_k;
 	t->panel_blk_bytes[HRT_Q8_K] = PB_Q8_K;
+	hrt_kern_fill_avx2_float(t);
 }
