@@ -179,8 +179,9 @@ static void gemm_f32(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 #define PR 8  /* rows per pass */
 #define PG 3  /* panels per pass */
 
-ALWAYS_INLINE void fp_pass(const enum fw f, const int G, int64_t n, const uint8_t *const *w,
-			   const float *const *pa, float *y, size_t ldy, int nr, int nt)
+/* columns [k0, k1) of PR rows against G panels, into the sums at part */
+ALWAYS_INLINE void fp_pass(const enum fw f, const int G, int64_t k0, int64_t k1,
+			   const uint8_t *const *w, const float *const *pa, __m512 part[PR][PG])
 {
 	const size_t es = fw_size(f);
 	__m512 acc[PR][PG];
@@ -188,16 +189,16 @@ ALWAYS_INLINE void fp_pass(const enum fw f, const int G, int64_t n, const uint8_
 	for (int r = 0; r < PR; r++)
 		_Pragma("GCC unroll 3")
 		for (int g = 0; g < G; g++)
-			acc[r][g] = _mm512_setzero_ps();
+			acc[r][g] = part[r][g];
 	float wf[PR][16] __attribute__((aligned(64)));
-	for (int64_t k0 = 0; k0 < n; k0 += 16) {
-		const int kn = n - k0 < 16 ? (int)(n - k0) : 16;
-		const __mmask16 m = tail_mask(n - k0);
+	for (int64_t kb = k0; kb < k1; kb += 16) {
+		const int kn = k1 - kb < 16 ? (int)(k1 - kb) : 16;
+		const __mmask16 m = tail_mask(k1 - kb);
 		_Pragma("GCC unroll 8")
 		for (int r = 0; r < PR; r++)
-			_mm512_store_ps(wf[r], fw_load(f, w[r] + (size_t)k0 * es, kn == 16, m));
+			_mm512_store_ps(wf[r], fw_load(f, w[r] + (size_t)kb * es, kn == 16, m));
 		for (int kk = 0; kk < kn; kk++) {
-			const size_t o = (size_t)(k0 + kk) * FP;
+			const size_t o = (size_t)(kb + kk) * FP;
 			__m512 av[PG];
 			_Pragma("GCC unroll 3")
 			for (int g = 0; g < G; g++)
@@ -211,38 +212,67 @@ ALWAYS_INLINE void fp_pass(const enum fw f, const int G, int64_t n, const uint8_
 			}
 		}
 	}
-	float tmp[PG * FP] __attribute__((aligned(64)));
-	for (int r = 0; r < nr; r++) {
+	_Pragma("GCC unroll 8")
+	for (int r = 0; r < PR; r++)
 		_Pragma("GCC unroll 3")
 		for (int g = 0; g < G; g++)
-			_mm512_store_ps(tmp + g * FP, acc[r][g]);
-		for (int t = 0; t < nt; t++)
-			y[(size_t)t * ldy + (size_t)r] = tmp[t];
-	}
+			part[r][g] = acc[r][g];
 }
 
-/* the hrt_gemm_fn of gemm[] over panels (act: the first, as apart) */
+/*
+ * The hrt_gemm_fn of gemm[] over panels (act: the first, as apart). Per
+ * block of up to FB_ROWS rows and PG panels, the columns in chunks of
+ * FB_COLS: a chunk of the panels (24 KiB) stays in L1 while every row tile
+ * of the block passes over it, the tiles' sums kept in memory between
+ * chunks. Without the chunks each row tile read the panels whole from L2
+ * (1.5 MiB at 8192 columns): ffn_down 2048x8192, 128 tokens, one thread,
+ * 94 GOPS where 2048 columns ran at 120.
+ */
+#define FB_ROWS 64
+#define FB_COLS 128
+
 ALWAYS_INLINE void fp_gemm(const enum fw f, int64_t n, int nr, int nt, const void *w, size_t ws,
 			   const void *act, size_t as, float *y, size_t ldy)
 {
 	const uint8_t *W = w, *A = act;
-	for (int r0 = 0; r0 < nr; r0 += PR) {
-		const int rn = nr - r0 < PR ? nr - r0 : PR;
-		const uint8_t *wr[PR];
-		for (int r = 0; r < PR; r++)
-			wr[r] = W + (size_t)(r0 + (r < rn ? r : rn - 1)) * ws;
+	__m512 part[FB_ROWS / PR][PR][PG];
+	for (int b0 = 0; b0 < nr; b0 += FB_ROWS) {
+		const int bn = nr - b0 < FB_ROWS ? nr - b0 : FB_ROWS;
+		const int nrt = (bn + PR - 1) / PR;
 		for (int t0 = 0; t0 < nt; t0 += PG * FP) {
 			const int tn = nt - t0 < PG * FP ? nt - t0 : PG * FP;
 			const int G = (tn + FP - 1) / FP;
 			const float *pa[PG];
 			for (int g = 0; g < G; g++)
 				pa[g] = (const float *)(A + (size_t)(t0 / FP + g) * as);
-			float *yt = y + (size_t)t0 * ldy + (size_t)r0;
-			switch (G) {
-			case 1: fp_pass(f, 1, n, wr, pa, yt, ldy, rn, tn); break;
-			case 2: fp_pass(f, 2, n, wr, pa, yt, ldy, rn, tn); break;
-			default: fp_pass(f, 3, n, wr, pa, yt, ldy, rn, tn); break;
+			for (int rt = 0; rt < nrt; rt++)
+				for (int r = 0; r < PR; r++)
+					for (int g = 0; g < PG; g++)
+						part[rt][r][g] = _mm512_setzero_ps();
+			for (int64_t k0 = 0; k0 < n; k0 += FB_COLS) {
+				const int64_t k1 = n - k0 < FB_COLS ? n : k0 + FB_COLS;
+				for (int rt = 0; rt < nrt; rt++) {
+					const int r0 = b0 + rt * PR;
+					const int rn = nr - r0 < PR ? nr - r0 : PR;
+					const uint8_t *wr[PR];
+					for (int r = 0; r < PR; r++)
+						wr[r] = W + (size_t)(r0 + (r < rn ? r : rn - 1)) * ws;
+					switch (G) {
+					case 1: fp_pass(f, 1, k0, k1, wr, pa, part[rt]); break;
+					case 2: fp_pass(f, 2, k0, k1, wr, pa, part[rt]); break;
+					default: fp_pass(f, 3, k0, k1, wr, pa, part[rt]); break;
+					}
+				}
 			}
+			/* lane t of part[rt][r][g]: token t0 + 16 g + t, row b0 + PR rt + r */
+			for (int rt = 0; rt < nrt; rt++)
+				for (int r = 0; r < PR && b0 + rt * PR + r < nr; r++) {
+					float tmp[PG * FP] __attribute__((aligned(64)));
+					for (int g = 0; g < G; g++)
+						_mm512_store_ps(tmp + g * FP, part[rt][r][g]);
+					for (int t = 0; t < tn; t++)
+						y[(size_t)(t0 + t) * ldy + (size_t)(b0 + rt * PR + r)] = tmp[t];
+				}
 		}
 	}
 }
