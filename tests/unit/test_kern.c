@@ -47,8 +47,11 @@ static void fill_x(float *x, int64_t n, uint64_t seed)
 		}
 		if (kind == 0)
 			x[i] = -127.0f;
-		if (kind == 1)
-			x[i + rng_u64(&seed) % 32] *= 20.f;
+		if (kind == 1) {
+			int64_t j = i + (int64_t)(rng_u64(&seed) % 32);
+			if (j < n) /* n need not be a multiple of 32 (float rows) */
+				x[j] *= 20.f;
+		}
 	}
 }
 
@@ -663,7 +666,7 @@ static void matmul_one(void)
 		 * (16 columns; 64 in decode) */
 		if (hrt_type_get(wt)->blck == 1)
 			for (size_t ri = 0; ri < HRT_ARRAY_LEN(rows_n); ri++)
-				matmul_case(wt, 100, rows_n[ri], toks, (int)HRT_ARRAY_LEN(toks), 0);
+				matmul_case(wt, 101, rows_n[ri], toks, (int)HRT_ARRAY_LEN(toks), 0);
 	}
 }
 
