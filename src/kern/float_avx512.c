@@ -1,11 +1,12 @@
 /*
  * kern/float_avx512 — AVX-512 products of float weight rows (F16, BF16,
- * F32 models), decode and prompt alike, as tiles (struct hrt_kern_isa
- * tile[], tile_quantize[]). The activations keep the peer's rounding
- * (F16 and BF16 weights meet activations rounded to F16 and BF16, as
- * their vec_dot types say) but are stored as floats, converted once per
- * product instead of once per row and token. A weight is converted to
- * float once per tile of rows and tokens.
+ * F32 models): decode and short batches as tiles (struct hrt_kern_isa
+ * tile[], tile_quantize[]), prompts over panels of 16 tokens (gemm[],
+ * panel[]). The activations keep the peer's rounding (F16 and BF16
+ * weights meet activations rounded to F16 and BF16, as their vec_dot
+ * types say) but are stored as floats, converted once per product instead
+ * of once per row and token; a weight is converted to float once per tile
+ * or pass of rows and tokens.
  *
  * Numerics: every product is exact in float (the rounded activation times
  * a weight of at most 11 significant bits, or the F32 product as vec_dot
