@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # bench/run.sh — what `make bench` runs: the speed suite on synthetic models
 # with the shape of Llama-3.2-1B (dim 2048, 16 layers, 32 heads, 8 KV heads,
-# FFN 8192, tied output) and a 32k vocabulary, in Q4_0, Q8_0 and Q4_K_M.
+# FFN 8192, tied output) and a 32k vocabulary, in Q4_0, Q8_0, Q4_K_M and F16.
 #
 #   make bench                                  # hearth only
 #   PEER_BENCH=/path/to/llama-bench make bench  # also the peer, same files, same run
 #
 # Environment: BENCH_P (prompt tokens, 128), BENCH_N (generated tokens, 32),
-# BENCH_REPS (3), BENCH_PAIRS (rounds of the paired bound table, 5), BENCH_THREADS (all CPUs), BENCH_TYPES ("Q4_0 Q8_0 Q4_K_M"),
+# BENCH_REPS (3), BENCH_PAIRS (rounds of the paired bound table, 5), BENCH_THREADS (all CPUs), BENCH_TYPES ("Q4_0 Q8_0 Q4_K_M F16"),
 # BENCH_DEPTH (context already filled for the depth suite, 1024),
 # BENCH_DEPTH_TYPES ("Q4_0 Q4_K_M Q4_0:q8_0"; after a colon, the KV cache
 # type: HEARTH_KV_TYPE for us, -ctk/-ctv for the peer),
@@ -36,7 +36,7 @@ TH=${BENCH_THREADS:-$(nproc)}
 SUITES=${BENCH_SUITES:-engine depth serve prov}
 DEPTH=${BENCH_DEPTH:-1024}
 DEPTH_TYPES=${BENCH_DEPTH_TYPES:-Q4_0 Q4_K_M Q4_0:q8_0}
-TYPES=${BENCH_TYPES:-Q4_0 Q8_0 Q4_K_M}
+TYPES=${BENCH_TYPES:-Q4_0 Q8_0 Q4_K_M F16}
 VOCAB=../shared/vocab/ggml-vocab-llama-spm.gguf
 mkdir -p "$OUT"
 
