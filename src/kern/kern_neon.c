@@ -17,6 +17,8 @@
 #include "kern/quant_blocks.h"
 
 void hrt_kern_fill_neon(struct hrt_kern_isa *t);
+/* products of F16, BF16 and F32 weights (float_neon.c) */
+void hrt_kern_fill_neon_float(struct hrt_kern_isa *t);
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -414,4 +416,5 @@ void hrt_kern_fill_neon(struct hrt_kern_isa *t)
 	t->vec_dot[HRT_Q4_K] = vec_dot_q4_k;
 	t->vec_dot[HRT_Q5_K] = vec_dot_q5_k;
 	t->vec_dot[HRT_Q6_K] = vec_dot_q6_k;
+	hrt_kern_fill_neon_float(t);
 }
