@@ -312,17 +312,6 @@ static void act_f16(const float *x, void *y, int64_t n)
 		o[i] = hrt_fp16_to_f32(hrt_f32_to_fp16(x[i]));
 }
 
-static void act_bf16(const float *x, void *y, int64_t n)
-{
-	float *o = y;
-	for (int64_t i = 0; i < n; i++)
-		o[i] = hrt_bf16_to_f32(hrt_f32_to_bf16(x[i]));
-}
-
-static void act_f32(const float *x, void *y, int64_t n)
-{
-	memcpy(y, x, (size_t)n * sizeof(float));
-}
 
 /* a panel of nt (<= FP) activation rows, rounded by q, tokens past nt 0 */
 ALWAYS_INLINE void panel_of(hrt_from_float_fn q, const float *x, size_t xs, int nt, int64_t n,
@@ -346,12 +335,12 @@ static void panel_f16(const float *x, size_t xs, int nt, int64_t n, void *dst)
 
 static void panel_bf16(const float *x, size_t xs, int nt, int64_t n, void *dst)
 {
-	panel_of(act_bf16, x, xs, nt, n, dst);
+	panel_of(hrt_kern_act_bf16, x, xs, nt, n, dst);
 }
 
 static void panel_f32(const float *x, size_t xs, int nt, int64_t n, void *dst)
 {
-	panel_of(act_f32, x, xs, nt, n, dst);
+	panel_of(hrt_kern_act_f32, x, xs, nt, n, dst);
 }
 
 void hrt_kern_fill_avx512_float(struct hrt_kern_isa *t)
@@ -363,8 +352,8 @@ void hrt_kern_fill_avx512_float(struct hrt_kern_isa *t)
 		hrt_panel_fn panel;
 	} f[] = {
 		{ HRT_F16, gemm_f16, pgemm_f16, act_f16, panel_f16 },
-		{ HRT_BF16, gemm_bf16, pgemm_bf16, act_bf16, panel_bf16 },
-		{ HRT_F32, gemm_f32, pgemm_f32, act_f32, panel_f32 },
+		{ HRT_BF16, gemm_bf16, pgemm_bf16, hrt_kern_act_bf16, panel_bf16 },
+		{ HRT_F32, gemm_f32, pgemm_f32, hrt_kern_act_f32, panel_f32 },
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
 		/* each float type is its own activation type */

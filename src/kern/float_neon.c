@@ -174,17 +174,6 @@ static void act_f16(const float *x, void *y, int64_t n)
 		o[i] = hrt_fp16_to_f32(hrt_f32_to_fp16(x[i]));
 }
 
-static void act_bf16(const float *x, void *y, int64_t n)
-{
-	float *o = y;
-	for (int64_t i = 0; i < n; i++)
-		o[i] = hrt_bf16_to_f32(hrt_f32_to_bf16(x[i]));
-}
-
-static void act_f32(const float *x, void *y, int64_t n)
-{
-	memcpy(y, x, (size_t)n * sizeof(float));
-}
 
 void hrt_kern_fill_neon_float(struct hrt_kern_isa *t)
 {
@@ -194,8 +183,8 @@ void hrt_kern_fill_neon_float(struct hrt_kern_isa *t)
 		hrt_from_float_fn q;
 	} f[] = {
 		{ HRT_F16, tile_f16, act_f16 },
-		{ HRT_BF16, tile_bf16, act_bf16 },
-		{ HRT_F32, tile_f32, act_f32 },
+		{ HRT_BF16, tile_bf16, hrt_kern_act_bf16 },
+		{ HRT_F32, tile_f32, hrt_kern_act_f32 },
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
 		/* each float type is its own activation type; tiles at every

@@ -85,6 +85,18 @@ void hrt_att_scores_q8_0_dots(int64_t hd, int64_t np, const void *k, size_t ks, 
 		}
 }
 
+void hrt_kern_act_bf16(const float *x, void *y, int64_t n)
+{
+	float *o = y;
+	for (int64_t i = 0; i < n; i++)
+		o[i] = hrt_bf16_to_f32(hrt_f32_to_bf16(x[i]));
+}
+
+void hrt_kern_act_f32(const float *x, void *y, int64_t n)
+{
+	memcpy(y, x, (size_t)n * sizeof(float));
+}
+
 /* a row at a time, summed in double as the reference f16 dot product */
 static void qk_f16_ref(int64_t np, int64_t nr, const uint16_t *k, size_t ks, const float *q,
 		       int nq, size_t qs, float *out, size_t os)

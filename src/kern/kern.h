@@ -110,6 +110,12 @@ struct hrt_kern_isa {
 void hrt_att_scores_q8_0_dots(int64_t hd, int64_t np, const void *k, size_t ks, const void *q,
 			      int nq, size_t qs, float scale, float *out, size_t os);
 
+/* tile_quantize of the float kernels (float_*.c) for BF16 and F32 weights:
+ * n floats, rounded to bf16 as hrt_f32_to_bf16 (the peer's activations
+ * for BF16 weights) or copied */
+void hrt_kern_act_bf16(const float *x, void *y, int64_t n);
+void hrt_kern_act_f32(const float *x, void *y, int64_t n);
+
 /* fp32 of every fp16 bit pattern (hrt_fp16_to_f32), filled before any
  * ISA table: kernels convert a block's scale by one load instead of a
  * vcvtph2ps from a general register */
