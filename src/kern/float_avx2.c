@@ -102,8 +102,13 @@ ALWAYS_INLINE void fw_tile(const enum fw f, const int T, int64_t n, const uint8_
 				acc[r][t] = _mm256_fmadd_ps(x[r], av, acc[r][t]);
 		}
 	}
-	for (int r = 0; r < nr; r++)
+	/* constant indices only (float_avx512.c's fw_tile says why) */
+	_Pragma("GCC unroll 3")
+	for (int r = 0; r < FR; r++)
+		_Pragma("GCC unroll 4")
 		for (int t = 0; t < T; t++) {
+			if (r >= nr)
+				continue;
 			float s = hsum_ps(acc[r][t]);
 			for (int64_t j = k; j < n; j++)
 				s += fw_one(f, w[r], j) * a[t][j];

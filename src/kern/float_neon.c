@@ -87,22 +87,32 @@ ALWAYS_INLINE void fw_tile(const enum fw f, const int T, int64_t n, const uint8_
 {
 	const size_t es = fw_size(f);
 	float32x4_t acc[FR][FT];
+	_Pragma("GCC unroll 4")
 	for (int r = 0; r < FR; r++)
+		_Pragma("GCC unroll 6")
 		for (int t = 0; t < T; t++)
 			acc[r][t] = vdupq_n_f32(0);
 	int64_t k = 0;
 	for (; k + 4 <= n; k += 4) {
 		float32x4_t x[FR];
+		_Pragma("GCC unroll 4")
 		for (int r = 0; r < FR; r++)
 			x[r] = fw_load4(f, w[r] + (size_t)k * es);
+		_Pragma("GCC unroll 6")
 		for (int t = 0; t < T; t++) {
 			const float32x4_t av = vld1q_f32(a[t] + k);
+			_Pragma("GCC unroll 4")
 			for (int r = 0; r < FR; r++)
 				acc[r][t] = vfmaq_f32(acc[r][t], x[r], av);
 		}
 	}
-	for (int r = 0; r < nr; r++)
+	/* constant indices only (float_avx512.c's fw_tile says why) */
+	_Pragma("GCC unroll 4")
+	for (int r = 0; r < FR; r++)
+		_Pragma("GCC unroll 6")
 		for (int t = 0; t < T; t++) {
+			if (r >= nr)
+				continue;
 			float s = vaddvq_f32(acc[r][t]);
 			for (int64_t j = k; j < n; j++)
 				s += fw_one(f, w[r], j) * a[t][j];
