@@ -215,12 +215,13 @@ ALWAYS_INLINE void sq_rows(const int nq, int64_t hd, int64_t np, const uint8_t *
 {
 	const int64_t nb = hd / HRT_QK;
 	const __m256i one = _mm256_set1_epi16(1);
+	const struct hrt_blk_q8_0 *qr[4];
+	for (int i = 0; i < nq; i++)
+		qr[i] = (const void *)(q + (size_t)i * qs);
 	for (int64_t p0 = 0; p0 < np; p0 += 2) {
-		const struct hrt_blk_q8_0 *kr[2], *qr[4];
+		const struct hrt_blk_q8_0 *kr[2];
 		for (int pp = 0; pp < 2; pp++)
 			kr[pp] = (const void *)(k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks);
-		for (int i = 0; i < nq; i++)
-			qr[i] = (const void *)(q + (size_t)i * qs);
 		__m256 acc[4][2];
 		_Pragma("GCC unroll 4")
 		for (int i = 0; i < nq; i++)

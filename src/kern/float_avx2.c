@@ -19,7 +19,8 @@
 #include "kern/avx2_int.h"
 #include "kern/prefetch.h"
 
-enum fw { FW_F16, FW_BF16, FW_F32 };
+/* the weight formats, by their type ids */
+enum fw { FW_F16 = HRT_F16, FW_BF16 = HRT_BF16, FW_F32 = HRT_F32 };
 
 ALWAYS_INLINE size_t fw_size(enum fw f)
 {
@@ -37,17 +38,13 @@ ALWAYS_INLINE __m256 fw_load(const enum fw f, const uint8_t *p)
 	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-/* weight k of the row at p, one at a time (the tails) */
+/* weight k of the row at p, one at a time (the tails), by the type's own
+ * converter */
 ALWAYS_INLINE float fw_one(const enum fw f, const uint8_t *p, int64_t k)
 {
-	uint16_t h;
-	if (f == FW_F32) {
-		float x;
-		memcpy(&x, p + 4 * k, 4);
-		return x;
-	}
-	memcpy(&h, p + 2 * k, 2);
-	return f == FW_F16 ? f16(h) : hrt_bf16_to_f32(h);
+	float x;
+	hrt_type_get((uint32_t)f)->to_float(p + (size_t)k * fw_size(f), &x, 1);
+	return x;
 }
 
 /* one token: a row at a time, 32 columns a step in four accumulators */

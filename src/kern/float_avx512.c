@@ -17,7 +17,8 @@
 #include "kern/avx512_int.h"
 #include "kern/prefetch.h"
 
-enum fw { FW_F16, FW_BF16, FW_F32 };
+/* the weight formats, by their type ids */
+enum fw { FW_F16 = HRT_F16, FW_BF16 = HRT_BF16, FW_F32 = HRT_F32 };
 
 ALWAYS_INLINE size_t fw_size(enum fw f)
 {
@@ -154,19 +155,19 @@ ALWAYS_INLINE void fw_gemm(const enum fw f, int64_t n, int nr, int nt, const voi
 	}
 }
 
-static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+static void tile_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
 		     size_t as, float *y, size_t ldy)
 {
 	fw_gemm(FW_F16, n, nr, nt, w, ws, act, as, y, ldy);
 }
 
-static void gemm_bf16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+static void tile_bf16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
 		      size_t as, float *y, size_t ldy)
 {
 	fw_gemm(FW_BF16, n, nr, nt, w, ws, act, as, y, ldy);
 }
 
-static void gemm_f32(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+static void tile_f32(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
 		     size_t as, float *y, size_t ldy)
 {
 	fw_gemm(FW_F32, n, nr, nt, w, ws, act, as, y, ldy);
@@ -289,19 +290,19 @@ ALWAYS_INLINE void fp_gemm(const enum fw f, int64_t n, int nr, int nt, const voi
 	}
 }
 
-static void pgemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
 		      size_t as, float *y, size_t ldy)
 {
 	fp_gemm(FW_F16, n, nr, nt, w, ws, act, as, y, ldy);
 }
 
-static void pgemm_bf16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+static void gemm_bf16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
 		       size_t as, float *y, size_t ldy)
 {
 	fp_gemm(FW_BF16, n, nr, nt, w, ws, act, as, y, ldy);
 }
 
-static void pgemm_f32(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+static void gemm_f32(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
 		      size_t as, float *y, size_t ldy)
 {
 	fp_gemm(FW_F32, n, nr, nt, w, ws, act, as, y, ldy);
@@ -358,9 +359,9 @@ void hrt_kern_fill_avx512_float(struct hrt_kern_isa *t)
 		hrt_from_float_fn q;
 		hrt_panel_fn panel;
 	} f[] = {
-		{ HRT_F16, gemm_f16, pgemm_f16, act_f16, panel_f16 },
-		{ HRT_BF16, gemm_bf16, pgemm_bf16, hrt_kern_act_bf16, panel_bf16 },
-		{ HRT_F32, gemm_f32, pgemm_f32, hrt_kern_act_f32, panel_f32 },
+		{ HRT_F16, tile_f16, gemm_f16, act_f16, panel_f16 },
+		{ HRT_BF16, tile_bf16, gemm_bf16, hrt_kern_act_bf16, panel_bf16 },
+		{ HRT_F32, tile_f32, gemm_f32, hrt_kern_act_f32, panel_f32 },
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
 		/* each float type is its own activation type */

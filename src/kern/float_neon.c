@@ -24,7 +24,8 @@ void hrt_kern_fill_neon_float(struct hrt_kern_isa *t);
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-enum fw { FW_F16, FW_BF16, FW_F32 };
+/* the weight formats, by their type ids */
+enum fw { FW_F16 = HRT_F16, FW_BF16 = HRT_BF16, FW_F32 = HRT_F32 };
 
 ALWAYS_INLINE size_t fw_size(enum fw f)
 {
@@ -42,17 +43,13 @@ ALWAYS_INLINE float32x4_t fw_load4(const enum fw f, const uint8_t *p)
 	return vreinterpretq_f32_u32(vshll_n_u16(h, 16));
 }
 
-/* weight k of the row at p, one at a time (the tails) */
+/* weight k of the row at p, one at a time (the tails), by the type's own
+ * converter */
 ALWAYS_INLINE float fw_one(const enum fw f, const uint8_t *p, int64_t k)
 {
-	if (f == FW_F32) {
-		float x;
-		memcpy(&x, p + 4 * k, 4);
-		return x;
-	}
-	uint16_t h;
-	memcpy(&h, p + 2 * k, 2);
-	return f == FW_F16 ? hrt_fp16_to_f32(h) : hrt_bf16_to_f32(h);
+	float x;
+	hrt_type_get((uint32_t)f)->to_float(p + (size_t)k * fw_size(f), &x, 1);
+	return x;
 }
 
 /* one token: a row at a time, 16 columns a step in four accumulators */
