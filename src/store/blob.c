@@ -81,6 +81,7 @@ struct hrt_blob_writer {
 	crypto_hash_sha256_state sha;
 	struct hrt_digest got;
 	bool finished;
+	struct hrt_alignw aw; /* fd in whole 2 MiB writes (core/alignw.h) */
 };
 
 int hrt_store_blob_begin(struct hrt_store *s, const struct hrt_digest *want,
@@ -111,6 +112,7 @@ int hrt_store_blob_begin(struct hrt_store *s, const struct hrt_digest *want,
 		return HRT_ERR(err, HRT_EIO, "cannot create a file in %s: %s", s->blobs, strerror(e));
 	}
 	crypto_hash_sha256_init(&w->sha);
+	hrt_alignw_init(&w->aw, w->fd, 0);
 	*out = w;
 	return HRT_OK;
 }
@@ -123,9 +125,8 @@ int hrt_store_blob_write(struct hrt_blob_writer *w, const void *buf, size_t len,
 	    n > HRT_STORE_BLOB_MAX)
 		return HRT_ERR(err, HRT_ERANGE, "more bytes than the %llu announced for this blob",
 			       (unsigned long long)(w->size == UINT64_MAX ? HRT_STORE_BLOB_MAX : w->size));
-	int rc = st_write_all(w->fd, buf, len, w->tmp, err);
-	if (rc)
-		return rc;
+	if (hrt_alignw_put(&w->aw, buf, len))
+		return HRT_ERR(err, HRT_EIO, "writing %s: %s", w->tmp, strerror(errno));
 	crypto_hash_sha256_update(&w->sha, buf, len);
 	w->n = n;
 	return HRT_OK;
@@ -137,6 +138,7 @@ void hrt_store_blob_abort(struct hrt_blob_writer *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
+	hrt_alignw_free(&w->aw);
 	unlink(w->tmp);
 	free(w);
 }
@@ -152,6 +154,8 @@ int st_writer_finish(struct hrt_blob_writer *w, struct hrt_digest *got,
 		return HRT_ERR(err, HRT_EFORMAT,
 			       "content hashes to sha256:%s, not the expected sha256:%s; discarded",
 			       w->got.hex, w->want.hex);
+	if (hrt_alignw_flush(&w->aw))
+		return HRT_ERR(err, HRT_EIO, "writing %s: %s", w->tmp, strerror(errno));
 	if (fsync(w->fd) != 0)
 		return HRT_ERR(err, HRT_EIO, "fsync %s: %s", w->tmp, strerror(errno));
 	w->finished = true;
@@ -361,6 +365,7 @@ int st_stage_open(const struct hrt_store *s, const struct hrt_digest *d,
 		}
 		if (st->have && (rc = hash_prefix(st, o, err)))
 			return rc;
+		hrt_alignw_init(&st->aw, fd, st->have);
 		return HRT_OK;
 	}
 	return HRT_ERR(err, HRT_EIO, "%s keeps changing under us", st->path);
@@ -376,20 +381,10 @@ int st_stage_write(struct st_stage *st, const void *buf, size_t len,
 			       "blob sha256:%.12s: more bytes than the %llu announced; refused",
 			       st->digest.hex, (unsigned long long)limit);
 	}
-	const char *p = buf;
-	uint64_t off = st->have;
-	size_t left = len;
-	while (left) {
-		ssize_t k = pwrite(st->fd, p, left, (off_t)off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return HRT_ERR(err, HRT_EIO, "writing %s: %s", st->path,
-				       k < 0 ? strerror(errno) : "no progress");
-		p += k;
-		off += (uint64_t)k;
-		left -= (size_t)k;
-	}
+	/* in whole 2 MiB writes, for huge folios (core/alignw.h): what is
+	 * held goes out at verify, or at close when the partial is kept */
+	if (hrt_alignw_put(&st->aw, buf, len))
+		return HRT_ERR(err, HRT_EIO, "writing %s: %s", st->path, strerror(errno));
 	crypto_hash_sha256_update(&st->sha, buf, len);
 	st->have = n;
 	return HRT_OK;
@@ -401,6 +396,7 @@ int st_stage_reset(struct st_stage *st, struct hrt_err *err)
 		return HRT_ERR(err, HRT_EIO, "%s: %s", st->path, strerror(errno));
 	crypto_hash_sha256_init(&st->sha);
 	st->have = 0;
+	hrt_alignw_reset(&st->aw, 0);
 	return HRT_OK;
 }
 
@@ -421,6 +417,8 @@ int st_stage_verify(struct st_stage *st, struct hrt_err *err)
 			       "blob sha256:%s: the bytes received hash to sha256:%s; discarded",
 			       st->digest.hex, hex);
 	}
+	if (!st->linked && hrt_alignw_flush(&st->aw))
+		return HRT_ERR(err, HRT_EIO, "writing %s: %s", st->path, strerror(errno));
 	if (!st->linked && fsync(st->fd) != 0)
 		return HRT_ERR(err, HRT_EIO, "fsync %s: %s", st->path, strerror(errno));
 	st->verified = true;
@@ -457,7 +455,10 @@ void st_stage_close(struct st_stage *st, bool keep_partial)
 			unlink(st->pub);
 		if (!keep_partial || st->poisoned || st->linked)
 			unlink(st->path);
+		else
+			(void)hrt_alignw_flush(&st->aw); /* resumable from there */
 	}
+	hrt_alignw_free(&st->aw);
 	close(st->fd);
 	st->fd = -1;
 }

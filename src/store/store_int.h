@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "core/alignw.h"
 #include "store/store.h"
 
 struct hrt_store {
@@ -109,7 +110,9 @@ struct st_stage {
 			       * link to an adopted file (linked) */
 	bool linked;
 	bool poisoned;        /* bad bytes came in: remove at close */
-	uint64_t have;        /* bytes in the file, hashed into sha */
+	uint64_t have;        /* bytes received, hashed into sha: in the
+			       * file, or held in aw until verify or close */
+	struct hrt_alignw aw; /* writes fd in whole 2 MiB pieces */
 	crypto_hash_sha256_state sha; /* over the first `have` bytes */
 	bool done;            /* the blob was already published: nothing to do */
 	bool verified;        /* all bytes present and the digest matched */
