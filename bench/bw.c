@@ -8,7 +8,8 @@
  * family 6 model 207, plain reads of a 600 MB file mapping ran at 22.8-23.3
  * GB/s where a prefetch 4-8 KiB ahead read 25.3-30.0). Reports the median
  * over the repetitions of each way, and as read_gbs the highest of the
- * three, in GB/s (1e9 bytes/s).
+ * three, in GB/s (1e9 bytes/s). The buffer asks for 2 MiB pages (on that
+ * Xeon, 32.5 -> 34.5 GB/s, medians of 5 runs).
  *
  *   cc -std=c11 -O2 -march=native -pthread bench/bw.c -o bench/out/bw
  *   bench/out/bw [-t THREADS] [-m MiB] [-r REPS] [--json]
@@ -16,12 +17,13 @@
  * A stand-alone program: no hearth code, so it measures the memory and not
  * our kernels.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,10 +105,15 @@ int main(int argc, char **argv)
 	}
 	size_t bytes = (size_t)mib << 20, words = bytes / 8;
 	uint64_t *buf;
-	if (posix_memalign((void **)&buf, 4096, bytes)) {
+	if (posix_memalign((void **)&buf, (size_t)2 << 20, bytes)) {
 		fprintf(stderr, "bw: cannot allocate %ld MiB\n", mib);
 		return 1;
 	}
+#ifdef MADV_HUGEPAGE
+	/* 2 MiB pages where the kernel gives them, as hearth asks for its
+	 * model mappings: fewer TLB misses, the higher (stricter) bound */
+	(void)madvise(buf, bytes, MADV_HUGEPAGE);
+#endif
 	for (size_t i = 0; i < words; i++)
 		buf[i] = i;
 

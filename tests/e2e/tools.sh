@@ -97,6 +97,14 @@ if "$H" bench "$T/q-Q4_K_M.gguf" -p 16 -n 4 -r 2 -t 1 --json >"$T/o" 2>"$T/e" &&
 	grep -q '"peak_rss":' "$T/o" && grep -q '"kernels":"' "$T/o"; then
 	pass bench_json
 else fail bench_json "$(cat "$T/e" "$T/o" | head -3)"; fi
+# how much of the model the kernel maps with 2 MiB pages: reported where
+# /proc says, never more than the file
+if [ ! -r /proc/self/smaps ]; then skip bench_mapped_2m "no /proc/self/smaps"
+elif m2=$(grep -o '"mapped_2m_bytes":[0-9.e+]*' "$T/o" | cut -d: -f2) && [ -n "$m2" ] &&
+	fb=$(grep -o '"file_bytes":[0-9.e+]*' "$T/o" | cut -d: -f2) &&
+	awk -v m="$m2" -v f="$fb" 'BEGIN { exit !(m >= 0 && m <= f) }'; then
+	pass bench_mapped_2m
+else fail bench_mapped_2m "$(head -c 600 "$T/o")"; fi
 # the kernel table in use is reported, and HEARTH_ISA picks it
 if HEARTH_ISA=ref "$H" bench "$T/q-Q4_K_M.gguf" -p 4 -n 1 -r 1 -t 1 --json >"$T/o" 2>"$T/e" &&
 	grep -q '"kernels":"ref"' "$T/o"; then
