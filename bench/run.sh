@@ -84,9 +84,10 @@ case " $SUITES " in *" engine "*) ;; *) ENGINE_TYPES="" ;; esac
 if [ -z "$ENGINE_TYPES" ]; then :
 elif [ -n "${PEER_BENCH:-}" ]; then
 	header type "size MiB" "pp$P ours" "pp$P peer" "pp ratio" "tg$N ours" "tg$N peer" "tg ratio" \
-		"tg bound" "tg/bound ours" "tg/bound peer" "peak RSS / (file+KV)"
+		"tg bound" "tg/bound ours" "tg/bound peer" "peak RSS / (file+KV)" "on 2 MiB pages"
 else
-	header type "size MiB" "pp$P t/s" "tg$N t/s" "tg bound" tg/bound "peak RSS / (file+KV)"
+	header type "size MiB" "pp$P t/s" "tg$N t/s" "tg bound" tg/bound "peak RSS / (file+KV)" \
+		"on 2 MiB pages"
 fi
 for ty in $ENGINE_TYPES; do
 	m=$OUT/llama-3.2-1b-$vtag-$ty.gguf
@@ -103,19 +104,23 @@ for ty in $ENGINE_TYPES; do
 	kv=$(echo "$j" | field kv_bytes)
 	size=$(awk -v b="$fb" 'BEGIN {printf "%.0f", b / 1048576}')
 	rr=$(awk -v r="$rss" -v f="$fb" -v k="$kv" 'BEGIN {printf "%.2f", r / (f + k)}')
+	# the share of the file the kernel mapped with 2 MiB pages ("-": not said)
+	m2=$(echo "$j" | field mapped_2m_bytes)
+	h2=$(awk -v m="$m2" -v f="$fb" 'BEGIN {if (m == "") print "-"; else printf "%.2f", m / f}')
 	if [ -n "${PEER_BENCH:-}" ]; then
 		pj=$("$PEER_BENCH" -m "$m" -p "$P" -n "$N" -r "$R" -t "$TH" -o jsonl 2>/dev/null || true)
 		ppp=$(echo "$pj" | peer_ts "$P" 0)
 		ptg=$(echo "$pj" | peer_ts 0 "$N")
 		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v ppp="$ppp" -v tg="$tg" -v ptg="$ptg" \
-			-v b="$bound" -v rr="$rr" "$AWK_RV"'
-			BEGIN { printf "| %s | %s | %.2f | %s | %s | %.2f | %s | %s | %.1f | %s | %s | %s |\n",
+			-v b="$bound" -v rr="$rr" -v h2="$h2" "$AWK_RV"'
+			BEGIN { printf "| %s | %s | %.2f | %s | %s | %.2f | %s | %s | %.1f | %s | %s | %s | %s |\n",
 				ty, s, pp, v(ppp), r(pp, ppp), tg, v(ptg), r(tg, ptg), b, r(tg, b),
-				r(ptg, b), rr }'
+				r(ptg, b), rr, h2 }'
 	else
 		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v tg="$tg" -v b="$bound" -v rr="$rr" \
-			'BEGIN { printf "| %s | %s | %.2f | %.2f | %.1f | %.2f | %s |\n", ty, s, pp, tg, b,
-				(b > 0 ? tg / b : 0), rr }'
+			-v h2="$h2" \
+			'BEGIN { printf "| %s | %s | %.2f | %.2f | %.1f | %.2f | %s | %s |\n", ty, s, pp, tg, b,
+				(b > 0 ? tg / b : 0), rr, h2 }'
 	fi
 done
 
