@@ -555,33 +555,40 @@ ALWAYS_INLINE float kq_seq_row(const enum kq t, int64_t nb, const uint8_t *w, co
 
 /*
  * One token against Q4_0 rows of a multiple of 1024 columns (rows of a
- * multiple of 576 bytes = 9 lines = 32 blocks). The step above unpacks
- * each pair of blocks into element order (a word permute, a shift and a
- * mask per 36 bytes); here the row is read as it lies, one 64-byte load
- * per chunk, and the activations are laid out to match it instead
+ * multiple of 576 bytes = 9 lines = 32 blocks, a period). The step above
+ * unpacks each pair of blocks into element order (a word permute, a shift
+ * and a mask per 36 bytes); here the row is read as it lies, one 64-byte
+ * load per chunk, and the activations are laid out to match it instead
  * (dec_quantize_q4_0, once per product): byte j of the chunk meets the
  * activation of the element whose low nibble it holds (lo) and of the one
  * whose high nibble it holds (hi), 0 where the byte is a scale. A block is
  * 18 bytes, so every dword lane of a chunk holds codes of one block only
  * (an odd block's scale shares its dword with the end of the block
- * before, against activations 0): each lane is scaled by its own block's
- * weight scale (one word permute of this chunk and the one before, the
- * pattern repeating every 9 chunks, and one vcvtph2ps) and activation
- * scale (d). Per 64 bytes: 2 vpdpbusd, 3 vector ops for the nibbles, a
- * permute, 2 conversions, a multiply and an fma, where the pair step
- * spends about 1.8 times as many per byte. Same integer sums per block,
- * split over lanes differently; float sums in another order (~1e-6).
+ * before, against activations 0).
+ *
+ * The scales go once per period: the 32 weight scales are the words 9b of
+ * its 9 chunks, so one word index vector, 9b mod 64, picks them out of
+ * each pair of chunks (5 masked word permutes, or'ed), one conversion per
+ * 16, times the 32 activation scales; then each chunk's lanes take their
+ * block's product by one permute of those two vectors. Per 64 bytes: 2
+ * vpdpbusd, 3 vector ops for the nibbles, a conversion, that permute and
+ * an fma, and a ninth of the period's scale work; about 10 vector uops,
+ * where a word permute, a conversion and a multiply of the scales per
+ * chunk took about 14. Same integer sums per block, split over lanes
+ * differently; float sums in another order (~1e-6).
  *
  * Single-thread products with the rows in L2 or L3 (one matrix timed
  * repeatedly; 2048 columns and 64 to 8192 rows, 8192 and 16): 31-34 ->
- * 46-64 GB/s. From memory it needs the sparse prefetch (hrt_pf_sparse): with a
- * prefetch of every line it moved nothing (2-thread decode of the 1B Q4_0
- * bench model 63.5 -> 64.6 tok/s, medians of 8 alternating runs); with
- * it, 65.7 -> 83.4 (medians of 5, HEARTH_DEC=0 against 1, which turns
- * it off to compare), where the pair step gains nothing from it.
+ * 46-64 GB/s with the chunks (scales per chunk). From memory it needs the
+ * sparse prefetch (hrt_pf_sparse): with a prefetch of every line it moved
+ * nothing (2-thread decode of the 1B Q4_0 bench model 63.5 -> 64.6 tok/s,
+ * medians of 8 alternating runs); with it, 65.7 -> 83.4 (medians of 5,
+ * HEARTH_DEC=0 against 1, which turns it off to compare), where the pair
+ * step gains nothing from it.
  */
 #define DQ_PERIOD 9 /* chunks per 32 blocks */
-#define DQ_CHUNK 256 /* activation bytes per 64 bytes of a row */
+#define DQ_CHUNK 192 /* activation bytes per 64 bytes of a row: lo, hi, nsum */
+#define DQ_PBYTES (DQ_PERIOD * DQ_CHUNK + 128) /* and the period's 32 scales */
 
 /* the block of dword lane L of chunk c (of the 9 in 32 blocks): the one
  * holding byte 64c + 4L, (64c + 4L) / 18 */
@@ -597,13 +604,21 @@ static const int32_t dq_owner[DQ_PERIOD][16] __attribute__((aligned(64))) = {
 	{ 28, 28, 28, 29, 29, 29, 29, 30, 30, 30, 30, 30, 31, 31, 31, 31 },
 };
 
+/* block b's scale is word 9b of the period: word 9b mod 64 of chunks
+ * (2k, 2k + 1) for the blocks of dq_pair_mask[k] */
+static const int16_t dq_scale_word[32] __attribute__((aligned(64))) = {
+	0, 9, 18, 27, 36, 45, 54, 63, 8, 17, 26, 35, 44, 53, 62, 7,
+	16, 25, 34, 43, 52, 61, 6, 15, 24, 33, 42, 51, 60, 5, 14, 23,
+};
+static const __mmask32 dq_pair_mask[5] = { 0xff, 0x7f00, 0x3f8000, 0x1fc00000, 0xe0000000 };
+
 /*
- * The activation row for dec_q4_0: per 64 bytes of the weight row (chunk
- * c, of period p), DQ_CHUNK bytes: lo and hi (int8: the activations of
- * the codes each byte holds, 0 against the scales), nsum (int32 lanes: -8
- * times the sum of the lane's lo and hi bytes, the Q4_0 offset) and d
- * (float lanes: the activation scale of the lane's block). Codes and
- * scales are those of the Q8_0 row quantizer.
+ * The activation row for dec_q4_0: per period of the weight row (32
+ * blocks, 9 chunks of 64 bytes), for each chunk DQ_CHUNK bytes: lo and hi
+ * (int8: the activations of the codes each byte holds, 0 against the
+ * scales) and nsum (int32 lanes: -8 times the sum of the lane's lo and hi
+ * bytes, the Q4_0 offset); then the 32 blocks' activation scales (float).
+ * Codes and scales are those of the Q8_0 row quantizer.
  */
 static void dec_quantize_q4_0(const float *x, void *y, int64_t n)
 {
@@ -624,7 +639,6 @@ static void dec_quantize_q4_0(const float *x, void *y, int64_t n)
 			memcpy(lo + 18 * b + 2, qs, 16);
 			memcpy(hi + 18 * b + 2, qs + 16, 16);
 		}
-		const __m512 d0 = _mm512_load_ps(d), d1 = _mm512_load_ps(d + 16);
 		for (int c = 0; c < DQ_PERIOD; c++, Y += DQ_CHUNK) {
 			const __m512i l = ldz(lo + 64 * c), u = ldz(hi + 64 * c);
 			__m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), one, l);
@@ -633,20 +647,10 @@ static void dec_quantize_q4_0(const float *x, void *y, int64_t n)
 			_mm512_storeu_si512(Y + 64, u);
 			_mm512_storeu_si512(Y + 128, _mm512_sub_epi32(_mm512_setzero_si512(),
 								      _mm512_slli_epi32(s, 3)));
-			_mm512_storeu_ps(Y + 192, _mm512_permutex2var_ps(d0, ldz(dq_owner[c]), d1));
 		}
+		memcpy(Y, d, sizeof d);
+		Y += sizeof d;
 	}
-}
-
-/* chunk k of a row (z; zp: chunk k - 1) against its activations a (lo,
- * hi, nsum, d); idx: its scale words */
-ALWAYS_INLINE void dq_chunk(__m512i zp, __m512i z, const uint8_t *a, __m512i idx, __m512 *f)
-{
-	const __m512i m4 = _mm512_set1_epi8(15);
-	__m512i acc = _mm512_dpbusd_epi32(ldz(a + 128), _mm512_and_si512(z, m4), ldz(a));
-	acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(z, 4), m4), ldz(a + 64));
-	const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(zp, idx, z)));
-	*f = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(a + 192)), dw, *f);
 }
 
 /* the hrt_gemm_fn of dec[HRT_Q4_0]: nt is 1, n a multiple of 1024 */
@@ -655,30 +659,42 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 {
 	(void)nt, (void)as, (void)ldy;
 	const size_t R = (size_t)(n / HRT_QK) * 18;
-	const uint8_t *a = act;
-	/* the scale word of each lane's block among the 64 words of the
-	 * chunk before and this one: 9 owner - 32 (c - 1) */
-	__m512i idx[DQ_PERIOD];
-	_Pragma("GCC unroll 9")
-	for (int c = 0; c < DQ_PERIOD; c++)
-		idx[c] = _mm512_zextsi256_si512(_mm512_cvtepi32_epi16(_mm512_sub_epi32(
-			_mm512_mullo_epi32(ldz(dq_owner[c]), _mm512_set1_epi32(9)),
-			_mm512_set1_epi32(32 * (c - 1)))));
+	const __m512i m4 = _mm512_set1_epi8(15), sw = ldz(dq_scale_word);
 	for (int r = 0; r < nr; r++) {
-		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws;
+		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws, *a = act;
 		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
-		/* chunk 0 takes no word of the chunk before */
-		__m512i zp = _mm512_setzero_si512();
-		for (size_t o = 0; o < R; o += 64 * DQ_PERIOD) {
+		for (size_t o = 0; o < R; o += 64 * DQ_PERIOD, a += DQ_PBYTES) {
+			__m512i z[DQ_PERIOD];
 			_Pragma("GCC unroll 9")
 			for (int c = 0; c < DQ_PERIOD; c++) {
-				const size_t oc = o + 64 * (size_t)c;
-				hrt_pf_sparse(p + oc, 64);
-				__m512i z = ldz(p + oc);
+				hrt_pf_sparse(p + o + 64 * (size_t)c, 64);
+				z[c] = ldz(p + o + 64 * (size_t)c);
 				/* one load: GCC would read it again for each use */
-				__asm__("" : "+v"(z));
-				dq_chunk(zp, z, a + oc / 64 * DQ_CHUNK, idx[c], c & 1 ? &f1 : &f0);
-				zp = z;
+				__asm__("" : "+v"(z[c]));
+			}
+			/* the 32 weight scales, times the activations' */
+			__m512i h = _mm512_maskz_permutex2var_epi16(dq_pair_mask[0], z[0], sw, z[1]);
+			h = _mm512_or_si512(h, _mm512_maskz_permutex2var_epi16(dq_pair_mask[1], z[2], sw, z[3]));
+			h = _mm512_or_si512(h, _mm512_maskz_permutex2var_epi16(dq_pair_mask[2], z[4], sw, z[5]));
+			h = _mm512_or_si512(h, _mm512_maskz_permutex2var_epi16(dq_pair_mask[3], z[6], sw, z[7]));
+			h = _mm512_or_si512(h, _mm512_maskz_permutexvar_epi16(dq_pair_mask[4], sw, z[8]));
+			const float *da = (const float *)(a + DQ_PERIOD * DQ_CHUNK);
+			const __m512 s0 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)),
+							_mm512_loadu_ps(da));
+			const __m512 s1 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)),
+							_mm512_loadu_ps(da + 16));
+			_Pragma("GCC unroll 9")
+			for (int c = 0; c < DQ_PERIOD; c++) {
+				const uint8_t *ac = a + c * DQ_CHUNK;
+				__m512i acc = _mm512_dpbusd_epi32(ldz(ac + 128), _mm512_and_si512(z[c], m4),
+								  ldz(ac));
+				acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(z[c], 4), m4),
+							  ldz(ac + 64));
+				const __m512 sc = _mm512_permutex2var_ps(s0, ldz(dq_owner[c]), s1);
+				if (c & 1)
+					f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f1);
+				else
+					f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f0);
 			}
 		}
 		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
@@ -1326,7 +1342,7 @@ void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 	t->dec[HRT_Q4_0] = dec_q4_0;
 	t->dec_quantize[HRT_Q4_0] = dec_quantize_q4_0;
 	t->dec_cols[HRT_Q4_0] = 1024;
-	t->dec_act_bytes[HRT_Q4_0] = DQ_PERIOD * DQ_CHUNK;
+	t->dec_act_bytes[HRT_Q4_0] = DQ_PBYTES;
 	t->dec[HRT_Q4_K] = dec_q4_k;
 	t->dec_quantize[HRT_Q4_K] = dec_quantize_q4_k;
 	t->dec_cols[HRT_Q4_K] = HRT_QK_K;
