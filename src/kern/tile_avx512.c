@@ -701,6 +701,133 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 	}
 }
 
+/* ---------------------------------------- Q8_0 decode in 64-byte chunks */
+
+/*
+ * The same for Q8_0 rows of a multiple of 1024 columns (32 blocks of 34
+ * bytes, 17 chunks a period): no dword lane holds codes of two blocks
+ * (the code bytes around a scale, 34b + 33 and 34b + 36, never share
+ * one), so each chunk is one vpdpbusd of its bytes made unsigned (xor
+ * 0x80, the offset of 128 in the accumulator's start) against activations
+ * laid out to match, then the lanes' scales as for Q4_0: block b's scale
+ * is word 17b of the period, picked out of each pair of chunks by one
+ * index vector (17b mod 64). Per 64 bytes: an xor, a vpdpbusd, a
+ * conversion, a permute and an fma, and a seventeenth of the period's
+ * scale work; the pair step (seq_step) spends about 9 vector uops per
+ * 64 bytes. Same integer sums per block; float sums in another order.
+ */
+#define D8_PERIOD 17 /* chunks per 32 blocks */
+#define D8_CHUNK 128 /* activation bytes per 64 bytes of a row: codes, nsum */
+#define D8_PBYTES (D8_PERIOD * D8_CHUNK + 128) /* and the period's 32 scales */
+
+/* the block of dword lane L of chunk c: (64c + 4L) / 34 */
+static const int32_t d8_owner[D8_PERIOD][16] __attribute__((aligned(64))) = {
+	{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1 },
+	{ 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3 },
+	{ 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5 },
+	{ 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7 },
+	{ 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9 },
+	{ 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11 },
+	{ 11, 11, 11, 11, 11, 11, 12, 12, 12, 12, 12, 12, 12, 12, 12, 13 },
+	{ 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 14 },
+	{ 15, 15, 15, 15, 15, 15, 15, 15, 16, 16, 16, 16, 16, 16, 16, 16 },
+	{ 16, 17, 17, 17, 17, 17, 17, 17, 17, 18, 18, 18, 18, 18, 18, 18 },
+	{ 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, 20, 20, 20, 20, 20, 20 },
+	{ 20, 20, 20, 21, 21, 21, 21, 21, 21, 21, 21, 22, 22, 22, 22, 22 },
+	{ 22, 22, 22, 22, 23, 23, 23, 23, 23, 23, 23, 23, 24, 24, 24, 24 },
+	{ 24, 24, 24, 24, 24, 25, 25, 25, 25, 25, 25, 25, 25, 26, 26, 26 },
+	{ 26, 26, 26, 26, 26, 26, 27, 27, 27, 27, 27, 27, 27, 27, 28, 28 },
+	{ 28, 28, 28, 28, 28, 28, 28, 29, 29, 29, 29, 29, 29, 29, 29, 30 },
+	{ 30, 30, 30, 30, 30, 30, 30, 30, 31, 31, 31, 31, 31, 31, 31, 31 },
+};
+
+/* block b's scale: word 17b mod 64 of chunks (2k, 2k + 1) for the blocks
+ * of d8_pair_mask[k] */
+static const int16_t d8_scale_word[32] __attribute__((aligned(64))) = {
+	0, 17, 34, 51, 4, 21, 38, 55, 8, 25, 42, 59, 12, 29, 46, 63,
+	16, 33, 50, 3, 20, 37, 54, 7, 24, 41, 58, 11, 28, 45, 62, 15,
+};
+static const __mmask32 d8_pair_mask[9] = { 0xf, 0xf0, 0xf00, 0xf000, 0x70000, 0x780000,
+					   0x7800000, 0x78000000, 0x80000000 };
+
+/*
+ * The activation row for dec_q8_0: per period (32 blocks), for each of
+ * its 17 chunks D8_CHUNK bytes: the activations (int8) of the codes in
+ * the chunk's bytes, 0 against the scales, and nsum (int32 lanes: -128
+ * times the sum of the lane's activations); then the 32 blocks'
+ * activation scales (float). Codes and scales of the Q8_0 row quantizer.
+ */
+static void dec_quantize_q8_0(const float *x, void *y, int64_t n)
+{
+	const __m512i one = _mm512_set1_epi8(1);
+	uint8_t *Y = y;
+	for (int64_t p = 0; p < n / (32 * HRT_QK); p++, x += 32 * HRT_QK) {
+		int8_t q[D8_PERIOD * 64] __attribute__((aligned(64)));
+		float d[32] __attribute__((aligned(64)));
+		for (int b = 0; b < 32; b++) {
+			uint16_t h;
+			float df;
+			q8_0_block(x + HRT_QK * b, &h, &df, q + 34 * b + 2);
+			d[b] = f16(h);
+			q[34 * b] = q[34 * b + 1] = 0;
+		}
+		for (int c = 0; c < D8_PERIOD; c++, Y += D8_CHUNK) {
+			const __m512i l = ldz(q + 64 * c);
+			const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), one, l);
+			_mm512_storeu_si512(Y, l);
+			_mm512_storeu_si512(Y + 64, _mm512_sub_epi32(_mm512_setzero_si512(),
+								     _mm512_slli_epi32(s, 7)));
+		}
+		memcpy(Y, d, sizeof d);
+		Y += sizeof d;
+	}
+}
+
+/* the hrt_gemm_fn of dec[HRT_Q8_0]: nt is 1, n a multiple of 1024 */
+static void dec_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+		     size_t as, float *y, size_t ldy)
+{
+	(void)nt, (void)as, (void)ldy;
+	const size_t R = (size_t)(n / HRT_QK) * 34;
+	const __m512i flip = _mm512_set1_epi8(-128), sw = ldz(d8_scale_word);
+	for (int r = 0; r < nr; r++) {
+		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws, *a = act;
+		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
+		for (size_t o = 0; o < R; o += 64 * D8_PERIOD, a += D8_PBYTES) {
+			__m512i z[D8_PERIOD];
+			_Pragma("GCC unroll 17")
+			for (int c = 0; c < D8_PERIOD; c++) {
+				hrt_pf_sparse(p + o + 64 * (size_t)c, 64);
+				z[c] = ldz(p + o + 64 * (size_t)c);
+				__asm__("" : "+v"(z[c]));
+			}
+			/* the 32 weight scales, times the activations' */
+			__m512i h = _mm512_maskz_permutexvar_epi16(d8_pair_mask[8], sw, z[16]);
+			_Pragma("GCC unroll 8")
+			for (int k = 0; k < 8; k++)
+				h = _mm512_or_si512(h, _mm512_maskz_permutex2var_epi16(
+							       d8_pair_mask[k], z[2 * k], sw, z[2 * k + 1]));
+			const float *da = (const float *)(a + D8_PERIOD * D8_CHUNK);
+			const __m512 s0 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)),
+							_mm512_loadu_ps(da));
+			const __m512 s1 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)),
+							_mm512_loadu_ps(da + 16));
+			_Pragma("GCC unroll 17")
+			for (int c = 0; c < D8_PERIOD; c++) {
+				const uint8_t *ac = a + c * D8_CHUNK;
+				const __m512i acc = _mm512_dpbusd_epi32(ldz(ac + 64),
+									_mm512_xor_si512(z[c], flip), ldz(ac));
+				const __m512 sc = _mm512_permutex2var_ps(s0, ldz(d8_owner[c]), s1);
+				if (c & 1)
+					f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f1);
+				else
+					f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f0);
+			}
+		}
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
+	}
+}
+
 /* ---------------------------------------------- Q4_K decode as it lies */
 
 /*
@@ -1343,6 +1470,10 @@ void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 	t->dec_quantize[HRT_Q4_0] = dec_quantize_q4_0;
 	t->dec_cols[HRT_Q4_0] = 1024;
 	t->dec_act_bytes[HRT_Q4_0] = DQ_PBYTES;
+	t->dec[HRT_Q8_0] = dec_q8_0;
+	t->dec_quantize[HRT_Q8_0] = dec_quantize_q8_0;
+	t->dec_cols[HRT_Q8_0] = 1024;
+	t->dec_act_bytes[HRT_Q8_0] = D8_PBYTES;
 	t->dec[HRT_Q4_K] = dec_q4_k;
 	t->dec_quantize[HRT_Q4_K] = dec_quantize_q4_k;
 	t->dec_cols[HRT_Q4_K] = HRT_QK_K;
