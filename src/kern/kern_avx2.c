@@ -344,10 +344,67 @@ LEGACY_DOT(vec_dot_q5_1, hrt_blk_q5_1, hrt_blk_q8_1, q5_bits(nibbles_32(a[k].qs)
  */
 #define DA_BLK 64 /* codes and offsets per block; then nb floats */
 
+/*
+ * Whole periods of 32 blocks (1024 columns, 576 bytes: 18 chunks of 32)
+ * go by 32-byte chunks of the row as it lies, as the AVX-512 decode does
+ * (tile_avx512.c): no dword lane (nor word) of a chunk holds codes of two
+ * blocks, so a chunk is two products of its low and high nibbles against
+ * activations laid out to match, one conversion and one fma with its
+ * lanes' block scales: the 32 weight scales of a period come in 4
+ * gathers and 4 conversions, times the activations' once, and a chunk's
+ * lanes take theirs by one permute (two and a blend where its blocks
+ * cross a group of 8). Per 64 bytes about 16 vector uops with AVX-VNNI
+ * and 22 without, where the step per block spent 25 and 32 (a
+ * conversion, a broadcast, a multiply and an fma per 18 bytes). The
+ * blocks after the last whole period take the step per block.
+ *
+ * The activations: per period, per chunk DP_CHUNK bytes (lo and hi: int8
+ * activations of the codes each byte holds, 0 against the scales; the
+ * offset of the codes' 8: with VNNI -8 times each dword lane's sum,
+ * int32, where vpdpbusd starts; without, 8 times each word's, int16, to
+ * take from the vpmaddubsw sums), then the 32 activation scales (float);
+ * after the periods the per-block layout (DA_BLK) of the rest.
+ */
+#define DP_CHUNK 96
+#define DP_PBYTES (18 * DP_CHUNK + 128)
+
 static void dec_quantize_q4_0(const float *x, void *y, int64_t n)
 {
-	const int64_t nb = n / HRT_QK;
+	const int64_t np = n / 1024;
 	uint8_t *Y = y;
+	for (int64_t p = 0; p < np; p++, x += 1024) {
+		int8_t lo[576], hi[576];
+		float d[32];
+		for (int b = 0; b < 32; b++) {
+			int8_t qs[32];
+			uint16_t h;
+			float df;
+			q8_0_block(x + HRT_QK * b, &h, &df, qs);
+			d[b] = f16(h);
+			lo[18 * b] = lo[18 * b + 1] = hi[18 * b] = hi[18 * b + 1] = 0;
+			memcpy(lo + 18 * b + 2, qs, 16);
+			memcpy(hi + 18 * b + 2, qs + 16, 16);
+		}
+		for (int c = 0; c < 18; c++, Y += DP_CHUNK) {
+			const int8_t *l = lo + 32 * c, *u = hi + 32 * c;
+			memcpy(Y, l, 32);
+			memcpy(Y + 32, u, 32);
+#ifdef HRT_AVX2_VNNI
+			int32_t o[8];
+			for (int k = 0; k < 8; k++)
+				o[k] = -8 * (l[4 * k] + l[4 * k + 1] + l[4 * k + 2] + l[4 * k + 3] +
+					     u[4 * k] + u[4 * k + 1] + u[4 * k + 2] + u[4 * k + 3]);
+#else
+			int16_t o[16];
+			for (int k = 0; k < 16; k++)
+				o[k] = (int16_t)(8 * (l[2 * k] + l[2 * k + 1] + u[2 * k] + u[2 * k + 1]));
+#endif
+			memcpy(Y + 64, o, 32);
+		}
+		memcpy(Y, d, sizeof d);
+		Y += sizeof d;
+	}
+	const int64_t nb = n / HRT_QK - 32 * np;
 	float *d = (float *)(Y + nb * DA_BLK);
 	for (int64_t b = 0; b < nb; b++, x += HRT_QK, Y += DA_BLK) {
 		int8_t qs[32];
@@ -366,6 +423,67 @@ static void dec_quantize_q4_0(const float *x, void *y, int64_t n)
 #endif
 		memcpy(Y + 32, o, 32);
 		d[b] = f16(h);
+	}
+}
+
+/* the block of dword lane L of chunk c (of a period's 18): (32c + 4L) / 18 */
+static const int32_t dp_owner[18][8] __attribute__((aligned(32))) = {
+	{ 0, 0, 0, 0, 0, 1, 1, 1 }, { 1, 2, 2, 2, 2, 2, 3, 3 }, { 3, 3, 4, 4, 4, 4, 4, 5 },
+	{ 5, 5, 5, 6, 6, 6, 6, 6 }, { 7, 7, 7, 7, 8, 8, 8, 8 }, { 8, 9, 9, 9, 9, 10, 10, 10 },
+	{ 10, 10, 11, 11, 11, 11, 12, 12 }, { 12, 12, 12, 13, 13, 13, 13, 14 },
+	{ 14, 14, 14, 14, 15, 15, 15, 15 }, { 16, 16, 16, 16, 16, 17, 17, 17 },
+	{ 17, 18, 18, 18, 18, 18, 19, 19 }, { 19, 19, 20, 20, 20, 20, 20, 21 },
+	{ 21, 21, 21, 22, 22, 22, 22, 22 }, { 23, 23, 23, 23, 24, 24, 24, 24 },
+	{ 24, 25, 25, 25, 25, 26, 26, 26 }, { 26, 26, 27, 27, 27, 27, 28, 28 },
+	{ 28, 28, 28, 29, 29, 29, 29, 30 }, { 30, 30, 30, 30, 31, 31, 31, 31 },
+};
+
+/* one period of a row (576 bytes at p) against its activations a */
+ALWAYS_INLINE void dp_period(const uint8_t *p, const uint8_t *a, __m256 *f0, __m256 *f1)
+{
+	/* the weight scales: words 0, 9, .., 279 of the period, by word
+	 * inserts (a vpgatherdd per 8 made the kernel no faster than the step
+	 * per block: gathers are slow where microcode guards them) */
+	__m256 dd[4];
+	const float *da = (const float *)(a + 18 * DP_CHUNK);
+	_Pragma("GCC unroll 4")
+	for (int g = 0; g < 4; g++) {
+		const uint8_t *pg = p + 144 * g;
+		__m128i h = _mm_cvtsi32_si128((int)load_u16(pg));
+		h = _mm_insert_epi16(h, (int)load_u16(pg + 18), 1);
+		h = _mm_insert_epi16(h, (int)load_u16(pg + 36), 2);
+		h = _mm_insert_epi16(h, (int)load_u16(pg + 54), 3);
+		h = _mm_insert_epi16(h, (int)load_u16(pg + 72), 4);
+		h = _mm_insert_epi16(h, (int)load_u16(pg + 90), 5);
+		h = _mm_insert_epi16(h, (int)load_u16(pg + 108), 6);
+		h = _mm_insert_epi16(h, (int)load_u16(pg + 126), 7);
+		dd[g] = _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(da + 8 * g));
+	}
+	const __m256i m4 = _mm256_set1_epi8(15);
+	_Pragma("GCC unroll 18")
+	for (int c = 0; c < 18; c++) {
+		const uint8_t *ac = a + c * DP_CHUNK;
+		const __m256i z = _mm256_loadu_si256((const __m256i *)(p + 32 * c));
+		const __m256i l = _mm256_and_si256(z, m4), u = _mm256_and_si256(_mm256_srli_epi16(z, 4), m4);
+#ifdef HRT_AVX2_VNNI
+		__m256i s = _mm256_dpbusd_avx_epi32(ld(ac + 64), l, ld(ac));
+		s = _mm256_dpbusd_avx_epi32(s, u, ld(ac + 32));
+#else
+		const __m256i w16 = _mm256_sub_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(l, ld(ac)),
+								      _mm256_maddubs_epi16(u, ld(ac + 32))),
+						     ld(ac + 64));
+		const __m256i s = _mm256_madd_epi16(w16, _mm256_set1_epi16(1));
+#endif
+		/* the lanes' blocks are in group g, or (chunks 4 and 13) g and g + 1 */
+		const int g = dp_owner[c][0] / 8;
+		const __m256i ix = ld(dp_owner[c]);
+		__m256 sc = _mm256_permutevar8x32_ps(dd[g], ix);
+		if (dp_owner[c][7] / 8 != g)
+			sc = _mm256_blend_ps(sc, _mm256_permutevar8x32_ps(dd[g + 1], ix), 0xf0);
+		if (c & 1)
+			*f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), sc, *f1);
+		else
+			*f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), sc, *f0);
 	}
 }
 
@@ -393,12 +511,18 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 		     size_t as, float *y, size_t ldy)
 {
 	(void)nt, (void)as, (void)ldy;
-	const int64_t nb = n / HRT_QK;
-	const uint8_t *a = act;
+	const int64_t np = n / 1024, nb = n / HRT_QK - 32 * np;
+	const uint8_t *ap = act, *a = ap + np * DP_PBYTES;
 	const float *d = (const float *)(a + nb * DA_BLK);
 	for (int r = 0; r < nr; r++) {
 		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws;
 		__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+		for (int64_t q = 0; q < np; q++) {
+			const uint8_t *pq = p + 576 * (size_t)q;
+			hrt_pf_sparse(pq, 576);
+			dp_period(pq, ap + DP_PBYTES * (size_t)q, &acc0, &acc1);
+		}
+		p += 576 * (size_t)np;
 		int64_t k = 0;
 		for (; k + 2 <= nb; k += 2) {
 			const uint8_t *q = p + 18 * (size_t)k;
