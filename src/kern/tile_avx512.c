@@ -613,6 +613,41 @@ static const int16_t dq_scale_word[32] __attribute__((aligned(64))) = {
 static const __mmask32 dq_pair_mask[5] = { 0xff, 0x7f00, 0x3f8000, 0x1fc00000, 0xe0000000 };
 
 /*
+ * The blocks after a row's last whole period (rows of any multiple of 32
+ * columns: 1536, 4864, 8960 in some models) go block by block, against
+ * DT_BLK bytes each after the periods: the 32 codes of the Q8_0 row
+ * quantizer, the code offset applied to them (-off times each dword
+ * lane's sum, int32, where vpdpbusd starts) and the block's scale.
+ */
+#define DT_BLK 68
+
+static void dec_quantize_tail(const float *x, uint8_t *Y, int64_t nb, int off)
+{
+	for (int64_t b = 0; b < nb; b++, x += HRT_QK, Y += DT_BLK) {
+		int8_t qs[32];
+		uint16_t h;
+		float df;
+		q8_0_block(x, &h, &df, qs);
+		int32_t o[8];
+		for (int l = 0; l < 8; l++)
+			o[l] = -off * (qs[4 * l] + qs[4 * l + 1] + qs[4 * l + 2] + qs[4 * l + 3]);
+		const float d = f16(h);
+		memcpy(Y, qs, 32);
+		memcpy(Y + 32, o, 32);
+		memcpy(Y + 64, &d, 4);
+	}
+}
+
+/* block b of the tail: its unsigned codes u (element order) against the
+ * activations at a */
+ALWAYS_INLINE __m256 dec_tail_blk(__m256i u, float dw, const uint8_t *a, __m256 f)
+{
+	const __m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(a + 32)), u,
+					      _mm256_loadu_si256((const __m256i *)a));
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(dw * load_f32(a + 64)), f);
+}
+
+/*
  * The activation row for dec_q4_0: per period of the weight row (32
  * blocks, 9 chunks of 64 bytes), for each chunk DQ_CHUNK bytes: lo and hi
  * (int8: the activations of the codes each byte holds, 0 against the
@@ -651,14 +686,15 @@ static void dec_quantize_q4_0(const float *x, void *y, int64_t n)
 		memcpy(Y, d, sizeof d);
 		Y += sizeof d;
 	}
+	dec_quantize_tail(x, Y, n / HRT_QK % 32, 8);
 }
 
-/* the hrt_gemm_fn of dec[HRT_Q4_0]: nt is 1, n a multiple of 1024 */
+/* the hrt_gemm_fn of dec[HRT_Q4_0]: nt is 1, n a multiple of 32 */
 static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
 		     size_t as, float *y, size_t ldy)
 {
 	(void)nt, (void)as, (void)ldy;
-	const size_t R = (size_t)(n / HRT_QK) * 18;
+	const size_t R = (size_t)(n / 1024) * 576, nt_ = (size_t)(n / HRT_QK % 32);
 	const __m512i m4 = _mm512_set1_epi8(15), sw = ldz(dq_scale_word);
 	for (int r = 0; r < nr; r++) {
 		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws, *a = act;
@@ -697,7 +733,17 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 					f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f0);
 			}
 		}
-		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
+		__m256 ft = _mm256_setzero_ps();
+		for (size_t b = 0; b < nt_; b++) { /* a is past the periods */
+			const uint8_t *q = p + R + 18 * b;
+			const __m128i c = _mm_loadu_si128((const __m128i *)(q + 2));
+			const __m128i m = _mm_set1_epi8(15);
+			const __m256i u = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(c, 4), m),
+							   _mm_and_si128(c, m));
+			hrt_pf_sparse(q, 18);
+			ft = dec_tail_blk(u, f16(load_u16(q)), a + DT_BLK * b, ft);
+		}
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1)) + hsum256(ft);
 	}
 }
 
@@ -781,14 +827,15 @@ static void dec_quantize_q8_0(const float *x, void *y, int64_t n)
 		memcpy(Y, d, sizeof d);
 		Y += sizeof d;
 	}
+	dec_quantize_tail(x, Y, n / HRT_QK % 32, 128);
 }
 
-/* the hrt_gemm_fn of dec[HRT_Q8_0]: nt is 1, n a multiple of 1024 */
+/* the hrt_gemm_fn of dec[HRT_Q8_0]: nt is 1, n a multiple of 32 */
 static void dec_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
 		     size_t as, float *y, size_t ldy)
 {
 	(void)nt, (void)as, (void)ldy;
-	const size_t R = (size_t)(n / HRT_QK) * 34;
+	const size_t R = (size_t)(n / 1024) * 1088, nt_ = (size_t)(n / HRT_QK % 32);
 	const __m512i flip = _mm512_set1_epi8(-128), sw = ldz(d8_scale_word);
 	for (int r = 0; r < nr; r++) {
 		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws, *a = act;
@@ -824,7 +871,15 @@ static void dec_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 					f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f0);
 			}
 		}
-		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
+		__m256 ft = _mm256_setzero_ps();
+		for (size_t b = 0; b < nt_; b++) { /* a is past the periods */
+			const uint8_t *q = p + R + 34 * b;
+			const __m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(q + 2)),
+							   _mm256_set1_epi8(-128));
+			hrt_pf_sparse(q, 34);
+			ft = dec_tail_blk(u, f16(load_u16(q)), a + DT_BLK * b, ft);
+		}
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1)) + hsum256(ft);
 	}
 }
 
@@ -1468,12 +1523,12 @@ void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 
 	t->dec[HRT_Q4_0] = dec_q4_0;
 	t->dec_quantize[HRT_Q4_0] = dec_quantize_q4_0;
-	t->dec_cols[HRT_Q4_0] = 1024;
-	t->dec_act_bytes[HRT_Q4_0] = DQ_PBYTES;
+	t->dec_cols[HRT_Q4_0] = HRT_QK;
+	t->dec_act_bytes[HRT_Q4_0] = DT_BLK; /* >= DQ_PBYTES / 32 */
 	t->dec[HRT_Q8_0] = dec_q8_0;
 	t->dec_quantize[HRT_Q8_0] = dec_quantize_q8_0;
-	t->dec_cols[HRT_Q8_0] = 1024;
-	t->dec_act_bytes[HRT_Q8_0] = D8_PBYTES;
+	t->dec_cols[HRT_Q8_0] = HRT_QK;
+	t->dec_act_bytes[HRT_Q8_0] = D8_PBYTES / 32; /* >= DT_BLK */
 	t->dec[HRT_Q4_K] = dec_q4_k;
 	t->dec_quantize[HRT_Q4_K] = dec_quantize_q4_k;
 	t->dec_cols[HRT_Q4_K] = HRT_QK_K;

@@ -691,16 +691,17 @@ static void test_matmul(void)
  * Decode layouts (dec[] of the table: Q4_0 and Q4_K on AVX-512, Q4_0 on
  * AVX2): one token against rows of 1024 and 3072 columns (one and three
  * periods of the AVX-512 Q4_0 chunk pattern), rows on and off 64-byte
- * boundaries (quantized types), and 1088 (a period and two blocks: the
- * AVX2 Q4_0 decode takes the rest block by block), every weight type (the
- * others take their usual path at these shapes); and the layout is in use where the table
+ * boundaries (quantized types), and 1088, 2016 and 896 (a period and 2
+ * or 31 blocks, or 28 blocks alone: the chunk decodes take blocks after
+ * the last whole period one by one), every weight type (the others take
+ * their usual path at these shapes); and the layout is in use where the table
  * has it, at its multiple of columns only (the key of one token differs
  * from two tokens').
  */
 static void matmul_dec_one(void)
 {
 	static const int toks[] = { 1, 2 };
-	static const int64_t cols_n[] = { 1024, 3072, 1088 };
+	static const int64_t cols_n[] = { 1024, 3072, 1088, 2016, 896 };
 	static const int64_t rows_n[] = { 1, 19, 100 };
 	static const size_t mis[] = { 0, 2, 36 };
 	const struct hrt_kern_isa *k = hrt_kern();
