@@ -6,8 +6,8 @@
  * by the write's length and file offset. A model written tensor by tensor,
  * or as a download arrives in 16 KiB pieces, is cached in small folios;
  * mapped, it then takes 4 KiB pages in the TLB, and decode reads its
- * weights ~8 % slower than from the same file cached in 2 MiB folios (Q4_0
- * 1B tg32 40.5 against 44.0 tok/s; bench/README, 2026-11-27 18:00Z). This
+ * weights ~8 % slower than from the same file cached in 2 MiB folios (1B
+ * Q4_0, tg32 39.9-40.9 against 42.5-44.4 tok/s; bench/README, 17:52Z). This
  * writer buffers what it is given and writes only from one 2 MiB boundary
  * of the file to the next (and the remainder at flush), without copying
  * runs that already start on a boundary. Elsewhere it is a plain writer.
