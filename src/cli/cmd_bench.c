@@ -120,7 +120,7 @@ static double measure_bw(struct hrt_pool *pool)
 
 /* bytes of the mapping that starts at base which the kernel maps with
  * 2 MiB pages (FilePmdMapped in /proc/self/smaps), or -1 where it does
- * not say: how the page cache holds the model file moves decode by ~8 %
+ * not say: how the page cache holds the model file moves decode by 6-8 %
  * (core/alignw.h), so a result should carry it */
 static double mapped_2m(const void *base)
 {
