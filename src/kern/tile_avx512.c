@@ -612,141 +612,6 @@ static const int16_t dq_scale_word[32] __attribute__((aligned(64))) = {
 };
 static const __mmask32 dq_pair_mask[5] = { 0xff, 0x7f00, 0x3f8000, 0x1fc00000, 0xe0000000 };
 
-/*
- * The blocks after a row's last whole period (rows of any multiple of 32
- * columns: 1536, 4864, 8960 in some models) go block by block, against
- * DT_BLK bytes each after the periods: the 32 codes of the Q8_0 row
- * quantizer, the code offset applied to them (-off times each dword
- * lane's sum, int32, where vpdpbusd starts) and the block's scale.
- */
-#define DT_BLK 68
-
-static void dec_quantize_tail(const float *x, uint8_t *Y, int64_t nb, int off)
-{
-	for (int64_t b = 0; b < nb; b++, x += HRT_QK, Y += DT_BLK) {
-		int8_t qs[32];
-		uint16_t h;
-		float df;
-		q8_0_block(x, &h, &df, qs);
-		int32_t o[8];
-		for (int l = 0; l < 8; l++)
-			o[l] = -off * (qs[4 * l] + qs[4 * l + 1] + qs[4 * l + 2] + qs[4 * l + 3]);
-		const float d = f16(h);
-		memcpy(Y, qs, 32);
-		memcpy(Y + 32, o, 32);
-		memcpy(Y + 64, &d, 4);
-	}
-}
-
-/* block b of the tail: its unsigned codes u (element order) against the
- * activations at a */
-ALWAYS_INLINE __m256 dec_tail_blk(__m256i u, float dw, const uint8_t *a, __m256 f)
-{
-	const __m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(a + 32)), u,
-					      _mm256_loadu_si256((const __m256i *)a));
-	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(dw * load_f32(a + 64)), f);
-}
-
-/*
- * The activation row for dec_q4_0: per period of the weight row (32
- * blocks, 9 chunks of 64 bytes), for each chunk DQ_CHUNK bytes: lo and hi
- * (int8: the activations of the codes each byte holds, 0 against the
- * scales) and nsum (int32 lanes: -8 times the sum of the lane's lo and hi
- * bytes, the Q4_0 offset); then the 32 blocks' activation scales (float).
- * Codes and scales are those of the Q8_0 row quantizer.
- */
-static void dec_quantize_q4_0(const float *x, void *y, int64_t n)
-{
-	const __m512i one = _mm512_set1_epi8(1);
-	uint8_t *Y = y;
-	for (int64_t p = 0; p < n / (32 * HRT_QK); p++, x += 32 * HRT_QK) {
-		/* the 32 blocks' bytes as the row lays them out */
-		int8_t lo[DQ_PERIOD * 64] __attribute__((aligned(64)));
-		int8_t hi[DQ_PERIOD * 64] __attribute__((aligned(64)));
-		float d[32] __attribute__((aligned(64)));
-		for (int b = 0; b < 32; b++) {
-			int8_t qs[32];
-			uint16_t h;
-			float df;
-			q8_0_block(x + HRT_QK * b, &h, &df, qs);
-			d[b] = f16(h);
-			lo[18 * b] = lo[18 * b + 1] = hi[18 * b] = hi[18 * b + 1] = 0;
-			memcpy(lo + 18 * b + 2, qs, 16);
-			memcpy(hi + 18 * b + 2, qs + 16, 16);
-		}
-		for (int c = 0; c < DQ_PERIOD; c++, Y += DQ_CHUNK) {
-			const __m512i l = ldz(lo + 64 * c), u = ldz(hi + 64 * c);
-			__m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), one, l);
-			s = _mm512_dpbusd_epi32(s, one, u);
-			_mm512_storeu_si512(Y, l);
-			_mm512_storeu_si512(Y + 64, u);
-			_mm512_storeu_si512(Y + 128, _mm512_sub_epi32(_mm512_setzero_si512(),
-								      _mm512_slli_epi32(s, 3)));
-		}
-		memcpy(Y, d, sizeof d);
-		Y += sizeof d;
-	}
-	dec_quantize_tail(x, Y, n / HRT_QK % 32, 8);
-}
-
-/* the hrt_gemm_fn of dec[HRT_Q4_0]: nt is 1, n a multiple of 32 */
-static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
-		     size_t as, float *y, size_t ldy)
-{
-	(void)nt, (void)as, (void)ldy;
-	const size_t R = (size_t)(n / 1024) * 576, nt_ = (size_t)(n / HRT_QK % 32);
-	const __m512i m4 = _mm512_set1_epi8(15), sw = ldz(dq_scale_word);
-	for (int r = 0; r < nr; r++) {
-		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws, *a = act;
-		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
-		for (size_t o = 0; o < R; o += 64 * DQ_PERIOD, a += DQ_PBYTES) {
-			__m512i z[DQ_PERIOD];
-			_Pragma("GCC unroll 9")
-			for (int c = 0; c < DQ_PERIOD; c++) {
-				hrt_pf_sparse(p + o + 64 * (size_t)c, 64);
-				z[c] = ldz(p + o + 64 * (size_t)c);
-				/* one load: GCC would read it again for each use */
-				__asm__("" : "+v"(z[c]));
-			}
-			/* the 32 weight scales, times the activations' */
-			__m512i h = _mm512_maskz_permutex2var_epi16(dq_pair_mask[0], z[0], sw, z[1]);
-			h = _mm512_or_si512(h, _mm512_maskz_permutex2var_epi16(dq_pair_mask[1], z[2], sw, z[3]));
-			h = _mm512_or_si512(h, _mm512_maskz_permutex2var_epi16(dq_pair_mask[2], z[4], sw, z[5]));
-			h = _mm512_or_si512(h, _mm512_maskz_permutex2var_epi16(dq_pair_mask[3], z[6], sw, z[7]));
-			h = _mm512_or_si512(h, _mm512_maskz_permutexvar_epi16(dq_pair_mask[4], sw, z[8]));
-			const float *da = (const float *)(a + DQ_PERIOD * DQ_CHUNK);
-			const __m512 s0 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)),
-							_mm512_loadu_ps(da));
-			const __m512 s1 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)),
-							_mm512_loadu_ps(da + 16));
-			_Pragma("GCC unroll 9")
-			for (int c = 0; c < DQ_PERIOD; c++) {
-				const uint8_t *ac = a + c * DQ_CHUNK;
-				__m512i acc = _mm512_dpbusd_epi32(ldz(ac + 128), _mm512_and_si512(z[c], m4),
-								  ldz(ac));
-				acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(z[c], 4), m4),
-							  ldz(ac + 64));
-				const __m512 sc = _mm512_permutex2var_ps(s0, ldz(dq_owner[c]), s1);
-				if (c & 1)
-					f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f1);
-				else
-					f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f0);
-			}
-		}
-		__m256 ft = _mm256_setzero_ps();
-		for (size_t b = 0; b < nt_; b++) { /* a is past the periods */
-			const uint8_t *q = p + R + 18 * b;
-			const __m128i c = _mm_loadu_si128((const __m128i *)(q + 2));
-			const __m128i m = _mm_set1_epi8(15);
-			const __m256i u = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(c, 4), m),
-							   _mm_and_si128(c, m));
-			hrt_pf_sparse(q, 18);
-			ft = dec_tail_blk(u, f16(load_u16(q)), a + DT_BLK * b, ft);
-		}
-		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1)) + hsum256(ft);
-	}
-}
-
 /* ---------------------------------------- Q8_0 decode in 64-byte chunks */
 
 /*
@@ -797,6 +662,195 @@ static const __mmask32 d8_pair_mask[9] = { 0xf, 0xf0, 0xf00, 0xf000, 0x70000, 0x
 					   0x7800000, 0x78000000, 0x80000000 };
 
 /*
+ * The blocks after a row's last whole period (rows of any multiple of 32
+ * columns: 1536, 4864, 8960 in some models) go block by block, against
+ * DT_BLK bytes each after the periods: the 32 codes of the Q8_0 row
+ * quantizer, the code offset applied to them (-off times each dword
+ * lane's sum, int32, where vpdpbusd starts) and the block's scale.
+ */
+#define DT_BLK 68
+
+static void dec_quantize_tail(const float *x, uint8_t *Y, int64_t nb, int off)
+{
+	for (int64_t b = 0; b < nb; b++, x += HRT_QK, Y += DT_BLK) {
+		int8_t qs[32];
+		uint16_t h;
+		float df;
+		q8_0_block(x, &h, &df, qs);
+		int32_t o[8];
+		for (int l = 0; l < 8; l++)
+			o[l] = -off * (qs[4 * l] + qs[4 * l + 1] + qs[4 * l + 2] + qs[4 * l + 3]);
+		const float d = f16(h);
+		memcpy(Y, qs, 32);
+		memcpy(Y + 32, o, 32);
+		memcpy(Y + 64, &d, 4);
+	}
+}
+
+/* block b of the tail: its unsigned codes u (element order) against the
+ * activations at a */
+ALWAYS_INLINE __m256 dec_tail_blk(__m256i u, float dw, const uint8_t *a, __m256 f)
+{
+	const __m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(a + 32)), u,
+					      _mm256_loadu_si256((const __m256i *)a));
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(dw * load_f32(a + 64)), f);
+}
+
+/* ------------------------------------- the two chunk decodes, one template */
+
+/* t: LG_Q4_0 or LG_Q8_0 */
+ALWAYS_INLINE int dc_period(enum lg t) /* chunks per 32 blocks */
+{
+	return t == LG_Q4_0 ? DQ_PERIOD : D8_PERIOD;
+}
+
+ALWAYS_INLINE size_t dc_chunk(enum lg t) /* activation bytes per chunk */
+{
+	return t == LG_Q4_0 ? DQ_CHUNK : D8_CHUNK;
+}
+
+ALWAYS_INLINE size_t dc_pbytes(enum lg t) /* activation bytes per period */
+{
+	return t == LG_Q4_0 ? DQ_PBYTES : D8_PBYTES;
+}
+
+ALWAYS_INLINE void dc_quantize(const enum lg t, const float *x, void *y, int64_t n)
+{
+	const bool q4 = t == LG_Q4_0;
+	const int P = dc_period(t);
+	const size_t bs = lg_bs(t);
+	const __m512i one = _mm512_set1_epi8(1);
+	uint8_t *Y = y;
+	for (int64_t p = 0; p < n / (32 * HRT_QK); p++, x += 32 * HRT_QK) {
+		/* the 32 blocks' bytes as the row lays them out: the codes'
+		 * activations (Q4_0: lo for the low nibbles, hi for the high) */
+		int8_t lo[D8_PERIOD * 64] __attribute__((aligned(64)));
+		int8_t hi[DQ_PERIOD * 64] __attribute__((aligned(64)));
+		float d[32] __attribute__((aligned(64)));
+		for (int b = 0; b < 32; b++) {
+			int8_t qs[32];
+			uint16_t h;
+			float df;
+			q8_0_block(x + HRT_QK * b, &h, &df, qs);
+			d[b] = f16(h);
+			lo[bs * b] = lo[bs * b + 1] = 0;
+			memcpy(lo + bs * b + 2, qs, q4 ? 16 : 32);
+			if (q4) {
+				hi[bs * b] = hi[bs * b + 1] = 0;
+				memcpy(hi + bs * b + 2, qs + 16, 16);
+			}
+		}
+		for (int c = 0; c < P; c++, Y += dc_chunk(t)) {
+			const __m512i l = ldz(lo + 64 * c);
+			__m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), one, l);
+			_mm512_storeu_si512(Y, l);
+			if (q4) {
+				const __m512i u = ldz(hi + 64 * c);
+				s = _mm512_dpbusd_epi32(s, one, u);
+				_mm512_storeu_si512(Y + 64, u);
+			}
+			/* minus the codes' offset (8, 128) times the lane's sum */
+			_mm512_storeu_si512(Y + (q4 ? 128 : 64),
+					    _mm512_sub_epi32(_mm512_setzero_si512(),
+							     _mm512_slli_epi32(s, q4 ? 3 : 7)));
+		}
+		memcpy(Y, d, sizeof d);
+		Y += sizeof d;
+	}
+	dec_quantize_tail(x, Y, n / HRT_QK % 32, q4 ? 8 : 128);
+}
+
+/* nr rows of n columns (a multiple of 32) against one token */
+ALWAYS_INLINE void dc_rows(const enum lg t, int64_t n, int nr, const void *w, size_t ws,
+			   const void *act, float *y)
+{
+	const bool q4 = t == LG_Q4_0;
+	const int P = dc_period(t);
+	const size_t bs = lg_bs(t), pb = 32 * bs, R = (size_t)(n / 1024) * pb;
+	const size_t ntl = (size_t)(n / HRT_QK % 32), ac = dc_chunk(t);
+	const int32_t(*own)[16] = q4 ? dq_owner : d8_owner;
+	const __mmask32 *pm = q4 ? dq_pair_mask : d8_pair_mask;
+	const __m512i m4 = _mm512_set1_epi8(15), flip = _mm512_set1_epi8(-128);
+	const __m512i sw = ldz(q4 ? dq_scale_word : d8_scale_word);
+	for (int r = 0; r < nr; r++) {
+		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws, *a = act;
+		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
+		for (size_t o = 0; o < R; o += pb, a += dc_pbytes(t)) {
+			__m512i z[D8_PERIOD];
+			_Pragma("GCC unroll 17")
+			for (int c = 0; c < P; c++) {
+				hrt_pf_sparse(p + o + 64 * (size_t)c, 64);
+				z[c] = ldz(p + o + 64 * (size_t)c);
+				/* one load: GCC would read it again for each use */
+				__asm__("" : "+v"(z[c]));
+			}
+			/* the 32 weight scales (pairs of chunks, then the odd last
+			 * one), times the activations' */
+			__m512i h = _mm512_maskz_permutexvar_epi16(pm[P / 2], sw, z[P - 1]);
+			_Pragma("GCC unroll 8")
+			for (int k = 0; k < P / 2; k++)
+				h = _mm512_or_si512(h, _mm512_maskz_permutex2var_epi16(pm[k], z[2 * k], sw,
+										   z[2 * k + 1]));
+			const float *da = (const float *)(a + (size_t)P * ac);
+			const __m512 s0 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)),
+							_mm512_loadu_ps(da));
+			const __m512 s1 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)),
+							_mm512_loadu_ps(da + 16));
+			_Pragma("GCC unroll 17")
+			for (int c = 0; c < P; c++) {
+				const uint8_t *at = a + (size_t)c * ac;
+				__m512i acc;
+				if (q4) {
+					acc = _mm512_dpbusd_epi32(ldz(at + 128), _mm512_and_si512(z[c], m4),
+								  ldz(at));
+					acc = _mm512_dpbusd_epi32(
+						acc, _mm512_and_si512(_mm512_srli_epi16(z[c], 4), m4),
+						ldz(at + 64));
+				} else {
+					acc = _mm512_dpbusd_epi32(ldz(at + 64), _mm512_xor_si512(z[c], flip),
+								  ldz(at));
+				}
+				const __m512 sc = _mm512_permutex2var_ps(s0, ldz(own[c]), s1);
+				if (c & 1)
+					f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f1);
+				else
+					f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f0);
+			}
+		}
+		__m256 ft = _mm256_setzero_ps();
+		for (size_t b = 0; b < ntl; b++) { /* a is past the periods */
+			const uint8_t *q = p + R + bs * b;
+			__m256i u;
+			if (q4) {
+				const __m128i c = _mm_loadu_si128((const __m128i *)(q + 2));
+				const __m128i m = _mm_set1_epi8(15);
+				u = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(c, 4), m),
+						     _mm_and_si128(c, m));
+			} else {
+				u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(q + 2)),
+						     _mm256_set1_epi8(-128));
+			}
+			hrt_pf_sparse(q, bs);
+			ft = dec_tail_blk(u, f16(load_u16(q)), a + DT_BLK * b, ft);
+		}
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1)) + hsum256(ft);
+	}
+}
+
+/*
+ * The activation row for dec_q4_0: per period of the weight row (32
+ * blocks, 9 chunks of 64 bytes), for each chunk DQ_CHUNK bytes: lo and hi
+ * (int8: the activations of the codes each byte holds, 0 against the
+ * scales) and nsum (int32 lanes: -8 times the sum of the lane's lo and hi
+ * bytes, the Q4_0 offset); then the 32 blocks' activation scales (float).
+ * Codes and scales are those of the Q8_0 row quantizer.
+ */
+static void dec_quantize_q4_0(const float *x, void *y, int64_t n)
+{
+	dc_quantize(LG_Q4_0, x, y, n);
+}
+
+/*
  * The activation row for dec_q8_0: per period (32 blocks), for each of
  * its 17 chunks D8_CHUNK bytes: the activations (int8) of the codes in
  * the chunk's bytes, 0 against the scales, and nsum (int32 lanes: -128
@@ -805,82 +859,23 @@ static const __mmask32 d8_pair_mask[9] = { 0xf, 0xf0, 0xf00, 0xf000, 0x70000, 0x
  */
 static void dec_quantize_q8_0(const float *x, void *y, int64_t n)
 {
-	const __m512i one = _mm512_set1_epi8(1);
-	uint8_t *Y = y;
-	for (int64_t p = 0; p < n / (32 * HRT_QK); p++, x += 32 * HRT_QK) {
-		int8_t q[D8_PERIOD * 64] __attribute__((aligned(64)));
-		float d[32] __attribute__((aligned(64)));
-		for (int b = 0; b < 32; b++) {
-			uint16_t h;
-			float df;
-			q8_0_block(x + HRT_QK * b, &h, &df, q + 34 * b + 2);
-			d[b] = f16(h);
-			q[34 * b] = q[34 * b + 1] = 0;
-		}
-		for (int c = 0; c < D8_PERIOD; c++, Y += D8_CHUNK) {
-			const __m512i l = ldz(q + 64 * c);
-			const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), one, l);
-			_mm512_storeu_si512(Y, l);
-			_mm512_storeu_si512(Y + 64, _mm512_sub_epi32(_mm512_setzero_si512(),
-								     _mm512_slli_epi32(s, 7)));
-		}
-		memcpy(Y, d, sizeof d);
-		Y += sizeof d;
-	}
-	dec_quantize_tail(x, Y, n / HRT_QK % 32, 128);
+	dc_quantize(LG_Q8_0, x, y, n);
 }
 
-/* the hrt_gemm_fn of dec[HRT_Q8_0]: nt is 1, n a multiple of 32 */
+/* the hrt_gemm_fn of dec[HRT_Q4_0] and dec[HRT_Q8_0]: nt is 1, n a
+ * multiple of 32 */
+static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+		     size_t as, float *y, size_t ldy)
+{
+	(void)nt, (void)as, (void)ldy;
+	dc_rows(LG_Q4_0, n, nr, w, ws, act, y);
+}
+
 static void dec_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
 		     size_t as, float *y, size_t ldy)
 {
 	(void)nt, (void)as, (void)ldy;
-	const size_t R = (size_t)(n / 1024) * 1088, nt_ = (size_t)(n / HRT_QK % 32);
-	const __m512i flip = _mm512_set1_epi8(-128), sw = ldz(d8_scale_word);
-	for (int r = 0; r < nr; r++) {
-		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws, *a = act;
-		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
-		for (size_t o = 0; o < R; o += 64 * D8_PERIOD, a += D8_PBYTES) {
-			__m512i z[D8_PERIOD];
-			_Pragma("GCC unroll 17")
-			for (int c = 0; c < D8_PERIOD; c++) {
-				hrt_pf_sparse(p + o + 64 * (size_t)c, 64);
-				z[c] = ldz(p + o + 64 * (size_t)c);
-				__asm__("" : "+v"(z[c]));
-			}
-			/* the 32 weight scales, times the activations' */
-			__m512i h = _mm512_maskz_permutexvar_epi16(d8_pair_mask[8], sw, z[16]);
-			_Pragma("GCC unroll 8")
-			for (int k = 0; k < 8; k++)
-				h = _mm512_or_si512(h, _mm512_maskz_permutex2var_epi16(
-							       d8_pair_mask[k], z[2 * k], sw, z[2 * k + 1]));
-			const float *da = (const float *)(a + D8_PERIOD * D8_CHUNK);
-			const __m512 s0 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)),
-							_mm512_loadu_ps(da));
-			const __m512 s1 = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)),
-							_mm512_loadu_ps(da + 16));
-			_Pragma("GCC unroll 17")
-			for (int c = 0; c < D8_PERIOD; c++) {
-				const uint8_t *ac = a + c * D8_CHUNK;
-				const __m512i acc = _mm512_dpbusd_epi32(ldz(ac + 64),
-									_mm512_xor_si512(z[c], flip), ldz(ac));
-				const __m512 sc = _mm512_permutex2var_ps(s0, ldz(d8_owner[c]), s1);
-				if (c & 1)
-					f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f1);
-				else
-					f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f0);
-			}
-		}
-		__m256 ft = _mm256_setzero_ps();
-		for (size_t b = 0; b < nt_; b++) { /* a is past the periods */
-			const uint8_t *q = p + R + 34 * b;
-			const __m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(q + 2)),
-							   _mm256_set1_epi8(-128));
-			hrt_pf_sparse(q, 34);
-			ft = dec_tail_blk(u, f16(load_u16(q)), a + DT_BLK * b, ft);
-		}
-		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1)) + hsum256(ft);
-	}
+	dc_rows(LG_Q8_0, n, nr, w, ws, act, y);
 }
 
 /* ---------------------------------------------- Q4_K decode as it lies */
