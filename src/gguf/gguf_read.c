@@ -599,7 +599,8 @@ int hrt_gguf_open(struct hrt_gguf **out, const char *path, struct hrt_err *err)
 #ifdef MADV_HUGEPAGE
 		/* a hint: the page cache reads the file in as 2 MiB folios and
 		 * maps them whole, so the weights' stream takes fewer TLB
-		 * misses (core/alignw.h has the figures) */
+		 * misses and reads 2 MiB of contiguous memory at a time
+		 * (core/alignw.h has the figures) */
 		(void)madvise(m, g->size, MADV_HUGEPAGE);
 #endif
 		g->base = m;

@@ -350,10 +350,10 @@ LEGACY_DOT(vec_dot_q5_1, hrt_blk_q5_1, hrt_blk_q8_1, q5_bits(nibbles_32(a[k].qs)
  * (tile_avx512.c): no dword lane (nor word) of a chunk holds codes of two
  * blocks, so a chunk is two products of its low and high nibbles against
  * activations laid out to match, one conversion and one fma with its
- * lanes' block scales: the 32 weight scales of a period come in 4
- * gathers and 4 conversions, times the activations' once, and a chunk's
- * lanes take theirs by one permute (two and a blend where its blocks
- * cross a group of 8). Per 64 bytes about 16 vector uops with AVX-VNNI
+ * lanes' block scales: the 32 weight scales of a period come by word
+ * inserts and 4 conversions, times the activations' once, and a chunk's
+ * lanes take theirs by one permute (two and a blend in chunks 4 and 13,
+ * whose lanes 4-7 fall in the next group of 8 blocks). Per 64 bytes about 16 vector uops with AVX-VNNI
  * and 22 without, where the step per block spent 25 and 32 (a
  * conversion, a broadcast, a multiply and an fma per 18 bytes). The
  * blocks after the last whole period take the step per block.

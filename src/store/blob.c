@@ -156,6 +156,7 @@ int st_writer_finish(struct hrt_blob_writer *w, struct hrt_digest *got,
 			       w->got.hex, w->want.hex);
 	if (hrt_alignw_flush(&w->aw))
 		return HRT_ERR(err, HRT_EIO, "writing %s: %s", w->tmp, strerror(errno));
+	hrt_alignw_free(&w->aw);
 	if (fsync(w->fd) != 0)
 		return HRT_ERR(err, HRT_EIO, "fsync %s: %s", w->tmp, strerror(errno));
 	w->finished = true;
@@ -419,6 +420,7 @@ int st_stage_verify(struct st_stage *st, struct hrt_err *err)
 	}
 	if (!st->linked && hrt_alignw_flush(&st->aw))
 		return HRT_ERR(err, HRT_EIO, "writing %s: %s", st->path, strerror(errno));
+	hrt_alignw_free(&st->aw); /* no more bytes come: a pull's many stages hold none */
 	if (!st->linked && fsync(st->fd) != 0)
 		return HRT_ERR(err, HRT_EIO, "fsync %s: %s", st->path, strerror(errno));
 	st->verified = true;
