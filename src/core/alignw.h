@@ -5,11 +5,10 @@
  * Linux (6.x, ext4, xfs…) sizes the page-cache folios of a buffered write
  * by the write's length and file offset. A model written tensor by tensor,
  * or as a download arrives in 16 KiB pieces, is cached in small folios;
- * mapped, it then takes 4 KiB pages, and decode reads its weights 6-8 %
- * slower than from the same file cached in 2 MiB folios (1B Q4_0, tg32,
- * medians of 5 alternating rounds: 47.2 tok/s on 2 MiB pages, 44.1 and
- * 43.5 on small folios written in order and at random; bench/README,
- * 17:52Z). This
+ * mapped, it then takes 4 KiB pages, and decode reads its weights about
+ * 13 % slower than with 2 MiB pages (1B Q4_0, tg32, the same cached pages
+ * mapped both ways, 4 alternating rounds: 47.2-48.3 tok/s against
+ * 40.7-42.7; bench/README, 17:52Z). This
  * writer buffers what it is given and writes only from one 2 MiB boundary
  * of the file to the next (and the remainder at flush), without copying
  * runs that already start on a boundary. Elsewhere it is a plain writer.
