@@ -32,20 +32,6 @@ ALWAYS_INLINE float f16(uint16_t h)
 	return hrt_f16_tab[h];
 }
 
-ALWAYS_INLINE int32_t load_i32(const void *p)
-{
-	int32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-ALWAYS_INLINE uint16_t load_u16(const void *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return v;
-}
-
 ALWAYS_INLINE float hsum_ps(__m256 v)
 {
 	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -57,13 +57,6 @@ ALWAYS_INLINE float hsum256(__m256 v)
 	return _mm_cvtss_f32(s);
 }
 
-ALWAYS_INLINE int32_t load_i32(const void *p)
-{
-	int32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
 ALWAYS_INLINE __m256i nibbles_32(const uint8_t *qs) /* 16 bytes -> lo | hi */
 {
 	__m128i q = _mm_loadu_si128((const __m128i *)qs);

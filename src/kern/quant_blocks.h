@@ -7,8 +7,32 @@
 #define HRT_KERN_QUANT_BLOCKS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "kern/types.h"
+
+/* unaligned reads of the blocks' fields (blocks of 18 or 34 bytes leave
+ * them at any alignment); the u16 widened, so that it shifts safely */
+static inline uint32_t load_u16(const void *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static inline int32_t load_i32(const void *p)
+{
+	int32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline float load_f32(const void *p)
+{
+	float v;
+	memcpy(&v, p, 4);
+	return v;
+}
 
 struct hrt_blk_q4_0 { uint16_t d; uint8_t qs[HRT_QK / 2]; };
 struct hrt_blk_q4_1 { uint16_t d, m; uint8_t qs[HRT_QK / 2]; };

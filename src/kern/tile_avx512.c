@@ -38,20 +38,6 @@
 #define TR 4 /* rows per tile */
 #define TT 4 /* tokens per tile, at most */
 
-ALWAYS_INLINE uint32_t load_u16(const void *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return v;
-}
-
-ALWAYS_INLINE float load_f32(const void *p)
-{
-	float v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
 /* the weight scales of the legacy formats come from hrt_f16_tab by
  * broadcast loads, which keeps their conversion off the vector ALUs */
 static const float f16_zero = 0;
