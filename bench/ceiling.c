@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core/util.h"
 #include "kern/kern.h"
@@ -132,13 +131,8 @@ int main(int argc, char **argv)
 			scratch = s;
 	}
 	size_t anon_words = (size_t)bytes / 8 / 8 * 8;
-	uint64_t *anon = NULL;
-	if (posix_memalign((void **)&anon, (size_t)2 << 20, anon_words * 8))
-		anon = NULL;
-#ifdef MADV_HUGEPAGE
-	else /* 2 MiB pages, as bench/bw's buffer and the model's mapping */
-		(void)madvise(anon, anon_words * 8, MADV_HUGEPAGE);
-#endif
+	/* 2 MiB pages, as bench/bw's buffer and the model's mapping */
+	uint64_t *anon = hrt_malloc_huge(anon_words * 8);
 	float *x = hrt_malloc_aligned((size_t)maxcols * sizeof(float));
 	float *y = hrt_malloc_aligned((size_t)maxrows * sizeof(float));
 	void *scr = hrt_malloc_aligned(scratch);
@@ -202,7 +196,7 @@ int main(int argc, char **argv)
 	hrt_free_aligned(scr);
 	hrt_free_aligned(y);
 	hrt_free_aligned(x);
-	free(anon);
+	hrt_free_aligned(anon);
 	free(w);
 	hrt_model_close(m);
 	return 0;

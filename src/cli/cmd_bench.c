@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -98,12 +97,9 @@ static double measure_bw(struct hrt_pool *pool)
 {
 	size_t bytes = (size_t)512 << 20;
 	struct bw_job j = { .n = bytes / 8 };
-	uint64_t *buf = NULL;
-	if (posix_memalign((void **)&buf, (size_t)2 << 20, bytes))
+	uint64_t *buf = hrt_malloc_huge(bytes); /* pages as the model's mapping */
+	if (!buf)
 		return 0;
-#ifdef MADV_HUGEPAGE
-	(void)madvise(buf, bytes, MADV_HUGEPAGE); /* as the model's mapping */
-#endif
 	for (size_t i = 0; i < j.n; i++)
 		buf[i] = i;
 	j.buf = buf;
@@ -114,7 +110,7 @@ static double measure_bw(struct hrt_pool *pool)
 		hrt_pool_run(pool, bw_read, &j);
 		v[r] = (double)bytes / (double)(hrt_now_ns() - t0);
 	}
-	free(buf);
+	hrt_free_aligned(buf);
 	return stats_of(v, 7).median;
 }
 

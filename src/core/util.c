@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 void *hrt_calloc(size_t n, size_t size)
@@ -20,6 +21,17 @@ void *hrt_malloc_aligned(size_t size)
 		size = 64;
 	if (posix_memalign(&p, 64, size) != 0)
 		return NULL;
+	return p;
+}
+
+void *hrt_malloc_huge(size_t size)
+{
+	void *p = NULL;
+	if (posix_memalign(&p, (size_t)2 << 20, size ? size : 64) != 0)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, size, MADV_HUGEPAGE);
+#endif
 	return p;
 }
 

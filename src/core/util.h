@@ -39,6 +39,10 @@ void *hrt_calloc(size_t n, size_t size);
 /* malloc with a 64-byte aligned result; free with hrt_free_aligned */
 void *hrt_malloc_aligned(size_t size);
 void hrt_free_aligned(void *p);
+/* size bytes on a 2 MiB boundary, asking the kernel for 2 MiB pages (a
+ * hint, as the model mapping asks: bandwidth buffers that must read like
+ * the weights); NULL on failure; free with hrt_free_aligned */
+void *hrt_malloc_huge(size_t size);
 
 /* monotonic clock in nanoseconds */
 uint64_t hrt_now_ns(void);
