@@ -447,7 +447,6 @@ int hrt_gguf_w_write(struct hrt_gguf_writer *w, const char *path,
 	static const uint8_t zeros[64];
 	struct hrt_alignw aw;
 	hrt_alignw_init(&aw, fd, 0);
-	uint64_t pos = b.len;
 	int e = 0;
 	if (hrt_alignw_put(&aw, b.p, b.len))
 		e = errno;
@@ -460,14 +459,14 @@ int hrt_gguf_w_write(struct hrt_gguf_writer *w, const char *path,
 			e = errno;
 			break;
 		}
-		pos += w->t[i].nbytes;
-		while (pos % w->alignment) {
+		/* pad to the alignment: alignw ends where the file does */
+		uint64_t pos;
+		while ((pos = hrt_alignw_end(&aw)) % w->alignment) {
 			size_t k = HRT_MIN(sizeof zeros, w->alignment - pos % w->alignment);
 			if (hrt_alignw_put(&aw, zeros, k)) {
 				e = errno;
 				break;
 			}
-			pos += k;
 		}
 	}
 	hrt_free_aligned(fb);
