@@ -48,7 +48,8 @@ ALWAYS_INLINE float fw_one(const enum fw f, const uint8_t *p, int64_t k)
 }
 
 /* one token: a row at a time, 32 columns a step in four accumulators */
-ALWAYS_INLINE float fw_row(const enum fw f, int64_t n, const uint8_t *w, const float *a)
+ALWAYS_INLINE float fw_row(const enum fw f, const bool pl, struct hrt_pf pf, int64_t n,
+			   const uint8_t *w, const float *a)
 {
 	const size_t es = fw_size(f);
 	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -56,7 +57,10 @@ ALWAYS_INLINE float fw_row(const enum fw f, int64_t n, const uint8_t *w, const f
 	int64_t k = 0;
 	for (; k + 32 <= n; k += 32) {
 		const uint8_t *p = w + (size_t)k * es;
-		hrt_pf_sparse(p, 32 * es);
+		if (pl)
+			hrt_pf_lines(pf, p, (int)((32 * es + 63) / 64));
+		else
+			hrt_pf_sparse(p, 32 * es);
 		s0 = _mm256_fmadd_ps(fw_load(f, p), _mm256_loadu_ps(a + k), s0);
 		s1 = _mm256_fmadd_ps(fw_load(f, p + 8 * es), _mm256_loadu_ps(a + k + 8), s1);
 		s2 = _mm256_fmadd_ps(fw_load(f, p + 16 * es), _mm256_loadu_ps(a + k + 16), s2);
@@ -119,9 +123,14 @@ ALWAYS_INLINE void fw_gemm(const enum fw f, int64_t n, int nr, int nt, const voi
 			   const void *act, size_t as, float *y, size_t ldy)
 {
 	const uint8_t *W = w, *A = act;
-	if (nt == 1) {
-		for (int r = 0; r < nr; r++)
-			y[r] = fw_row(f, n, W + (size_t)r * ws, (const float *)A);
+	if (nt == 1) { /* the prefetch mode a constant (kern/prefetch.h) */
+		const struct hrt_pf pf = hrt_pf_get();
+		if (hrt_pf_every_line())
+			for (int r = 0; r < nr; r++)
+				y[r] = fw_row(f, true, pf, n, W + (size_t)r * ws, (const float *)A);
+		else
+			for (int r = 0; r < nr; r++)
+				y[r] = fw_row(f, false, pf, n, W + (size_t)r * ws, (const float *)A);
 		return;
 	}
 	for (int r0 = 0; r0 < nr; r0 += FR) {

@@ -49,7 +49,8 @@ ALWAYS_INLINE __mmask16 tail_mask(int64_t left)
  * activations again for every row and left the stream to the hardware
  * prefetcher: 2-thread decode of a 1B F16 model read 14 GB/s there.
  */
-ALWAYS_INLINE float fw_row(const enum fw f, int64_t n, const uint8_t *w, const float *a)
+ALWAYS_INLINE float fw_row(const enum fw f, const bool pl, struct hrt_pf pf, int64_t n,
+			   const uint8_t *w, const float *a)
 {
 	const size_t es = fw_size(f);
 	__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
@@ -57,7 +58,10 @@ ALWAYS_INLINE float fw_row(const enum fw f, int64_t n, const uint8_t *w, const f
 	int64_t k = 0;
 	for (; k + 64 <= n; k += 64) {
 		const uint8_t *p = w + (size_t)k * es;
-		hrt_pf_sparse(p, 64 * es);
+		if (pl)
+			hrt_pf_lines(pf, p, (int)(64 * es / 64));
+		else
+			hrt_pf_sparse(p, 64 * es);
 		s0 = _mm512_fmadd_ps(fw_load(f, p, true, 0), _mm512_loadu_ps(a + k), s0);
 		s1 = _mm512_fmadd_ps(fw_load(f, p + 16 * es, true, 0), _mm512_loadu_ps(a + k + 16), s1);
 		s2 = _mm512_fmadd_ps(fw_load(f, p + 32 * es, true, 0), _mm512_loadu_ps(a + k + 32), s2);
@@ -127,9 +131,14 @@ ALWAYS_INLINE void fw_gemm(const enum fw f, int64_t n, int nr, int nt, const voi
 			   const void *act, size_t as, float *y, size_t ldy)
 {
 	const uint8_t *W = w, *A = act;
-	if (nt == 1) {
-		for (int r = 0; r < nr; r++)
-			y[r] = fw_row(f, n, W + (size_t)r * ws, (const float *)A);
+	if (nt == 1) { /* the prefetch mode a constant (kern/prefetch.h) */
+		const struct hrt_pf pf = hrt_pf_get();
+		if (hrt_pf_every_line())
+			for (int r = 0; r < nr; r++)
+				y[r] = fw_row(f, true, pf, n, W + (size_t)r * ws, (const float *)A);
+		else
+			for (int r = 0; r < nr; r++)
+				y[r] = fw_row(f, false, pf, n, W + (size_t)r * ws, (const float *)A);
 		return;
 	}
 	for (int r0 = 0; r0 < nr; r0 += FR) {

@@ -44,8 +44,12 @@
  * -> one per 2 KiB, Q8_0 36.2 -> 42.4 tok/s, Q4_K_M 59.5 -> 61.2, but Q4_0
  * 50.0 -> 44.5, whose arithmetic (not the memory) bounds it here: the
  * legacy formats keep ahead_all. */
-ALWAYS_INLINE void ahead_all(const void *p, size_t sz)
+ALWAYS_INLINE void ahead_all(const bool pl, const struct hrt_pf pf, const void *p, size_t sz)
 {
+	if (pl) { /* the every-line mode (kern/prefetch.h) */
+		hrt_pf_lines(pf, p, (int)((sz + 63) / 64));
+		return;
+	}
 	_Pragma("GCC unroll 4")
 	for (size_t o = 0; o < sz; o += 64)
 		hrt_pf_line((uintptr_t)p + hrt_pf_ahead + o);
@@ -55,6 +59,16 @@ ALWAYS_INLINE void ahead(const void *p, size_t sz)
 {
 	hrt_pf_sparse(p, sz);
 }
+
+/* NAME(n, s, x, y) calling NAME_pf with the prefetch mode as a constant */
+#define PF_MODES(NAME)                                                                   \
+	static void NAME(int64_t n, float *s, const void *x, const void *y)              \
+	{                                                                                \
+		if (hrt_pf_every_line())                                                 \
+			NAME##_pf(true, hrt_pf_get(), n, s, x, y);                       \
+		else                                                                     \
+			NAME##_pf(false, hrt_pf_get(), n, s, x, y);                      \
+	}
 
 /* pairs of unsigned u x signed a into int16, then into int32 lanes */
 ALWAYS_INLINE __m256i dot_us(__m256i u, __m256i a)
@@ -295,7 +309,8 @@ ALWAYS_INLINE __m256i dot_off(__m256i u, __m256i a, int off)
  * chains for the fma latency and no branch per block; codes reads block
  * k */
 #define LEGACY_DOT(name, wblk, ablk, codes, off, has_min) \
-	static void name(int64_t n, float *s, const void *x, const void *y) \
+	ALWAYS_INLINE void name##_pf(const bool pl, const struct hrt_pf pf, int64_t n, float *s, \
+				     const void *x, const void *y) \
 	{ \
 		const struct wblk *a = x; \
 		const struct ablk *b = y; \
@@ -304,7 +319,7 @@ ALWAYS_INLINE __m256i dot_off(__m256i u, __m256i a, int off)
 		const int64_t nb = n / HRT_QK; \
 		int64_t k = 0; \
 		while (k + 2 <= nb) { \
-			ahead_all(&a[k], 2 * sizeof(*a)); \
+			ahead_all(pl, pf, &a[k], 2 * sizeof(*a)); \
 			LEGACY_STEP(codes, off, has_min, acc0); \
 			k++; \
 			LEGACY_STEP(codes, off, has_min, acc1); \
@@ -313,7 +328,8 @@ ALWAYS_INLINE __m256i dot_off(__m256i u, __m256i a, int off)
 		if (k < nb) \
 			LEGACY_STEP(codes, off, has_min, acc0); \
 		*s = hsum_ps(_mm256_add_ps(acc0, acc1)) + ms; \
-	}
+	} \
+	PF_MODES(name)
 
 #define MIN_TERM(wa, wb) 0
 LEGACY_DOT(vec_dot_q4_0, hrt_blk_q4_0, hrt_blk_q8_0, nibbles_32(a[k].qs), 8, 0)
@@ -506,11 +522,10 @@ ALWAYS_INLINE __m256 da_blk(const uint8_t *p, const uint8_t *a, const float *ad,
 	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), sc, acc);
 }
 
-/* the hrt_gemm_fn of dec[HRT_Q4_0]: nt is 1 */
-static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
-		     size_t as, float *y, size_t ldy)
+ALWAYS_INLINE void dp_rows(const bool pl, int64_t n, int nr, const void *w, size_t ws,
+			   const void *act, float *y)
 {
-	(void)nt, (void)as, (void)ldy;
+	const struct hrt_pf pf = hrt_pf_get();
 	const int64_t np = n / 1024, nb = n / HRT_QK - 32 * np;
 	const uint8_t *ap = act, *a = ap + np * DP_PBYTES;
 	const float *d = (const float *)(a + nb * DA_BLK);
@@ -519,14 +534,17 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 		__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
 		for (int64_t q = 0; q < np; q++) {
 			const uint8_t *pq = p + 576 * (size_t)q;
-			hrt_pf_sparse(pq, 576);
+			if (pl)
+				hrt_pf_lines(pf, pq, 576 / 64);
+			else
+				hrt_pf_sparse(pq, 576);
 			dp_period(pq, ap + DP_PBYTES * (size_t)q, &acc0, &acc1);
 		}
 		p += 576 * (size_t)np;
 		int64_t k = 0;
 		for (; k + 2 <= nb; k += 2) {
 			const uint8_t *q = p + 18 * (size_t)k;
-			ahead_all(q, 36);
+			ahead_all(pl, pf, q, 36);
 			acc0 = da_blk(q, a + DA_BLK * (size_t)k, d + k, acc0);
 			acc1 = da_blk(q + 18, a + DA_BLK * (size_t)(k + 1), d + k + 1, acc1);
 		}
@@ -534,6 +552,17 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 			acc0 = da_blk(p + 18 * (size_t)k, a + DA_BLK * (size_t)k, d + k, acc0);
 		y[r] = hsum_ps(_mm256_add_ps(acc0, acc1));
 	}
+}
+
+/* the hrt_gemm_fn of dec[HRT_Q4_0]: nt is 1 */
+static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+		     size_t as, float *y, size_t ldy)
+{
+	(void)nt, (void)as, (void)ldy;
+	if (hrt_pf_every_line())
+		dp_rows(true, n, nr, w, ws, act, y);
+	else
+		dp_rows(false, n, nr, w, ws, act, y);
 }
 
 ALWAYS_INLINE __m256 q8_0_step(const struct hrt_blk_q8_0 *a, const struct hrt_blk_q8_0 *b,

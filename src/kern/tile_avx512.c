@@ -747,9 +747,10 @@ ALWAYS_INLINE void dc_quantize(const enum lg t, const float *x, void *y, int64_t
 }
 
 /* nr rows of n columns (a multiple of 32) against one token */
-ALWAYS_INLINE void dc_rows(const enum lg t, int64_t n, int nr, const void *w, size_t ws,
-			   const void *act, float *y)
+ALWAYS_INLINE void dc_rows_pf(const enum lg t, const bool pl, int64_t n, int nr, const void *w,
+			      size_t ws, const void *act, float *y)
 {
+	const struct hrt_pf pf = hrt_pf_get();
 	const bool q4 = t == LG_Q4_0;
 	const int P = dc_period(t);
 	const size_t bs = lg_bs(t), pb = 32 * bs, R = (size_t)(n / 1024) * pb;
@@ -765,7 +766,10 @@ ALWAYS_INLINE void dc_rows(const enum lg t, int64_t n, int nr, const void *w, si
 			__m512i z[D8_PERIOD];
 			_Pragma("GCC unroll 17")
 			for (int c = 0; c < P; c++) {
-				hrt_pf_sparse(p + o + 64 * (size_t)c, 64);
+				if (pl)
+					hrt_pf_lines(pf, p + o + 64 * (size_t)c, 1);
+				else
+					hrt_pf_sparse(p + o + 64 * (size_t)c, 64);
 				z[c] = ldz(p + o + 64 * (size_t)c);
 				/* one load: GCC would read it again for each use */
 				__asm__("" : "+v"(z[c]));
@@ -821,6 +825,16 @@ ALWAYS_INLINE void dc_rows(const enum lg t, int64_t n, int nr, const void *w, si
 		}
 		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1)) + hsum256(ft);
 	}
+}
+
+/* with the prefetch mode as a constant (kern/prefetch.h) */
+ALWAYS_INLINE void dc_rows(const enum lg t, int64_t n, int nr, const void *w, size_t ws,
+			   const void *act, float *y)
+{
+	if (hrt_pf_every_line())
+		dc_rows_pf(t, true, n, nr, w, ws, act, y);
+	else
+		dc_rows_pf(t, false, n, nr, w, ws, act, y);
 }
 
 /*
@@ -978,11 +992,10 @@ ALWAYS_INLINE void dk_sb(const uint8_t *p, const uint8_t *a, __m512 *f)
 	*f = _mm512_fmadd_ps(x, _mm512_set1_ps(load_f32(a + 272)), *f);
 }
 
-/* the hrt_gemm_fn of dec[HRT_Q4_K]: nt is 1, n a multiple of 256 */
-static void dec_q4_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
-		     size_t as, float *y, size_t ldy)
+ALWAYS_INLINE void dk_rows(const bool pl, int64_t n, int nr, const void *w, size_t ws,
+			   const void *act, float *y)
 {
-	(void)nt, (void)as, (void)ldy;
+	const struct hrt_pf pf = hrt_pf_get();
 	const int64_t ns = n / HRT_QK_K;
 	const uint8_t *a = act;
 	const size_t bs = sizeof(struct hrt_blk_q4_k);
@@ -990,6 +1003,15 @@ static void dec_q4_k(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws;
 		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
 		int64_t s = 0;
+		/* four super-blocks, 9 lines, a step in the every-line mode */
+		for (; pl && s + 4 <= ns; s += 4) {
+			const uint8_t *q = p + bs * (size_t)s, *aq = a + DK_SB * (size_t)s;
+			hrt_pf_lines(pf, q, 4 * bs / 64);
+			dk_sb(q, aq, &f0);
+			dk_sb(q + bs, aq + DK_SB, &f1);
+			dk_sb(q + 2 * bs, aq + 2 * DK_SB, &f0);
+			dk_sb(q + 3 * bs, aq + 3 * DK_SB, &f1);
+		}
 		for (; s + 2 <= ns; s += 2) {
 			const uint8_t *q = p + bs * (size_t)s, *aq = a + DK_SB * (size_t)s;
 			hrt_pf_sparse(q, 2 * bs);
@@ -1000,6 +1022,17 @@ static void dec_q4_k(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 			dk_sb(p + bs * (size_t)s, a + DK_SB * (size_t)s, &f0);
 		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
 	}
+}
+
+/* the hrt_gemm_fn of dec[HRT_Q4_K]: nt is 1, n a multiple of 256 */
+static void dec_q4_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+		     size_t as, float *y, size_t ldy)
+{
+	(void)nt, (void)as, (void)ldy;
+	if (hrt_pf_every_line())
+		dk_rows(true, n, nr, w, ws, act, y);
+	else
+		dk_rows(false, n, nr, w, ws, act, y);
 }
 
 /* ------------------------------------------------------------ row lanes */
@@ -1404,6 +1437,7 @@ ALWAYS_INLINE void rlk_tile(const enum kq t, const int T, int64_t ns, const uint
 	}
 
 _Static_assert(TT == 4, "the switch in TILES");
+_Static_assert(4 * sizeof(struct hrt_blk_q4_k) % 64 == 0, "dk_rows' step of whole lines");
 
 TILES(tile_q4_0, lg, LG_Q4_0, HRT_QK)
 TILES(tile_q5_0, lg, LG_Q5_0, HRT_QK)

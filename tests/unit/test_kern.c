@@ -735,6 +735,37 @@ static void test_matmul_dec(void)
 	each_isa_pools(matmul_dec_one);
 }
 
+/*
+ * The decode kernels' two instantiations, one per prefetch mode (kern/
+ * prefetch.h: every line, specialised, or the sparse walk; the CPU's
+ * vendor picks one, the environment may pick another): the products and
+ * decode layouts of every table again in each mode, which differ only in
+ * their prefetches, so every result must be the oracle's as before.
+ */
+extern uint32_t hrt_pf_ahead, hrt_pf_every, hrt_pf_far; /* kern/kern.c */
+
+static void test_prefetch_modes(void)
+{
+#if defined(__x86_64__)
+	static const uint32_t modes[][3] = { { 4096, 64, 4096 }, { 4608, 2048, 0 } };
+	const uint32_t a = hrt_pf_ahead, e = hrt_pf_every, f = hrt_pf_far;
+	for (size_t i = 0; i < HRT_ARRAY_LEN(modes); i++) {
+		hrt_pf_ahead = modes[i][0];
+		hrt_pf_every = modes[i][1];
+		hrt_pf_far = modes[i][2];
+		printf("# prefetch %u ahead, every %u, far %u\n", hrt_pf_ahead, hrt_pf_every,
+		       hrt_pf_far);
+		test_vec_dot();
+		test_matmul_dec();
+	}
+	hrt_pf_ahead = a;
+	hrt_pf_every = e;
+	hrt_pf_far = f;
+#else
+	printf("# skip: the prefetch modes are the x86 kernels'\n");
+#endif
+}
+
 /* shared activations (hrt_matmul_quantize once, hrt_matmul_pre for two
  * matrices of types with the same activation key), larger shapes: a
  * batch, and one token (2048 columns: a decode layout where the table has
@@ -1463,6 +1494,7 @@ int main(void)
 	RUN(test_tile);
 	RUN(test_matmul);
 	RUN(test_matmul_dec);
+	RUN(test_prefetch_modes);
 	RUN(test_matmul_pre);
 	RUN(test_matmul_pre_n);
 	RUN(test_pool_first_job);
