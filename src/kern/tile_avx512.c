@@ -823,7 +823,9 @@ ALWAYS_INLINE void dc_rows_pf(const enum lg t, const bool pl, int64_t n, int nr,
 			hrt_pf_sparse(q, bs);
 			ft = dec_tail_blk(u, f16(load_u16(q)), a + DT_BLK * b, ft);
 		}
-		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1)) + hsum256(ft);
+		/* the tail's lanes join the periods' before the one reduction */
+		y[r] = _mm512_reduce_add_ps(
+			_mm512_add_ps(_mm512_add_ps(f0, f1), _mm512_zextps256_ps512(ft)));
 	}
 }
 
