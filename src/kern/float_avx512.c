@@ -75,6 +75,15 @@ ALWAYS_INLINE float fw_row(const enum fw f, const bool pl, struct hrt_pf pf, int
 	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
+/* one token against nr rows, the prefetch mode pl a constant */
+ALWAYS_INLINE void fw_rows(const bool pl, const enum fw f, int64_t n, int nr, const uint8_t *W,
+			   size_t ws, const float *a, float *y)
+{
+	const struct hrt_pf pf = hrt_pf_get();
+	for (int r = 0; r < nr; r++)
+		y[r] = fw_row(f, pl, pf, n, W + (size_t)r * ws, a);
+}
+
 /*
  * Several tokens: FR rows x T tokens (T <= FT) per tile, 16 columns a
  * step: each row's 16 weights converted once for the T tokens, each
@@ -131,14 +140,8 @@ ALWAYS_INLINE void fw_gemm(const enum fw f, int64_t n, int nr, int nt, const voi
 			   const void *act, size_t as, float *y, size_t ldy)
 {
 	const uint8_t *W = w, *A = act;
-	if (nt == 1) { /* the prefetch mode a constant (kern/prefetch.h) */
-		const struct hrt_pf pf = hrt_pf_get();
-		if (hrt_pf_every_line())
-			for (int r = 0; r < nr; r++)
-				y[r] = fw_row(f, true, pf, n, W + (size_t)r * ws, (const float *)A);
-		else
-			for (int r = 0; r < nr; r++)
-				y[r] = fw_row(f, false, pf, n, W + (size_t)r * ws, (const float *)A);
+	if (nt == 1) {
+		HRT_PF_MODES(fw_rows, f, n, nr, W, ws, (const float *)A, y);
 		return;
 	}
 	for (int r0 = 0; r0 < nr; r0 += FR) {

@@ -64,10 +64,7 @@ ALWAYS_INLINE void ahead(const void *p, size_t sz)
 #define PF_MODES(NAME)                                                                   \
 	static void NAME(int64_t n, float *s, const void *x, const void *y)              \
 	{                                                                                \
-		if (hrt_pf_every_line())                                                 \
-			NAME##_pf(true, hrt_pf_get(), n, s, x, y);                       \
-		else                                                                     \
-			NAME##_pf(false, hrt_pf_get(), n, s, x, y);                      \
+		HRT_PF_MODES(NAME##_pf, hrt_pf_get(), n, s, x, y);                       \
 	}
 
 /* pairs of unsigned u x signed a into int16, then into int32 lanes */
@@ -559,10 +556,7 @@ static void dec_q4_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 		     size_t as, float *y, size_t ldy)
 {
 	(void)nt, (void)as, (void)ldy;
-	if (hrt_pf_every_line())
-		dp_rows(true, n, nr, w, ws, act, y);
-	else
-		dp_rows(false, n, nr, w, ws, act, y);
+	HRT_PF_MODES(dp_rows, n, nr, w, ws, act, y);
 }
 
 ALWAYS_INLINE __m256 q8_0_step(const struct hrt_blk_q8_0 *a, const struct hrt_blk_q8_0 *b,

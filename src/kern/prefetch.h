@@ -80,6 +80,16 @@ static inline bool hrt_pf_every_line(void)
 	return hrt_pf_every == 64 && hrt_pf_far;
 }
 
+/* F(pl, ...) with pl the mode as a constant: each mode its own
+ * instantiation of an always-inline F */
+#define HRT_PF_MODES(F, ...)                          \
+	do {                                          \
+		if (hrt_pf_every_line())              \
+			F(true, __VA_ARGS__);         \
+		else                                  \
+			F(false, __VA_ARGS__);        \
+	} while (0)
+
 struct hrt_pf {
 	size_t l1, l2; /* how far ahead each line goes into L1, into L2 */
 };

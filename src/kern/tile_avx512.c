@@ -747,7 +747,7 @@ ALWAYS_INLINE void dc_quantize(const enum lg t, const float *x, void *y, int64_t
 }
 
 /* nr rows of n columns (a multiple of 32) against one token */
-ALWAYS_INLINE void dc_rows_pf(const enum lg t, const bool pl, int64_t n, int nr, const void *w,
+ALWAYS_INLINE void dc_rows_pf(const bool pl, const enum lg t, int64_t n, int nr, const void *w,
 			      size_t ws, const void *act, float *y)
 {
 	const struct hrt_pf pf = hrt_pf_get();
@@ -833,10 +833,7 @@ ALWAYS_INLINE void dc_rows_pf(const enum lg t, const bool pl, int64_t n, int nr,
 ALWAYS_INLINE void dc_rows(const enum lg t, int64_t n, int nr, const void *w, size_t ws,
 			   const void *act, float *y)
 {
-	if (hrt_pf_every_line())
-		dc_rows_pf(t, true, n, nr, w, ws, act, y);
-	else
-		dc_rows_pf(t, false, n, nr, w, ws, act, y);
+	HRT_PF_MODES(dc_rows_pf, t, n, nr, w, ws, act, y);
 }
 
 /*
@@ -1031,10 +1028,7 @@ static void dec_q4_k(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 		     size_t as, float *y, size_t ldy)
 {
 	(void)nt, (void)as, (void)ldy;
-	if (hrt_pf_every_line())
-		dk_rows(true, n, nr, w, ws, act, y);
-	else
-		dk_rows(false, n, nr, w, ws, act, y);
+	HRT_PF_MODES(dk_rows, n, nr, w, ws, act, y);
 }
 
 /* ------------------------------------------------------------ row lanes */
