@@ -188,8 +188,32 @@ static void tile_f32(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 	fw_gemm(FW_F32, n, nr, nt, w, ws, act, as, y, ldy);
 }
 
+/* read_sum: a line a step, with the decode kernels' prefetch */
+ALWAYS_INLINE uint64_t rs_lines(const bool pl, const uint64_t *p, size_t n)
+{
+	const struct hrt_pf pf = hrt_pf_get();
+	__m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		if (pl)
+			hrt_pf_lines(pf, p + i, 1);
+		else
+			hrt_pf_sparse(p + i, 64);
+		a0 = _mm256_add_epi64(a0, _mm256_loadu_si256((const __m256i *)(p + i)));
+		a1 = _mm256_add_epi64(a1, _mm256_loadu_si256((const __m256i *)(p + i + 4)));
+	}
+	uint64_t w[4];
+	_mm256_storeu_si256((__m256i *)w, _mm256_add_epi64(a0, a1));
+	return w[0] + w[1] + w[2] + w[3];
+}
+
+static uint64_t read_sum(const uint64_t *p, size_t n)
+{
+	return hrt_pf_every_line() ? rs_lines(true, p, n) : rs_lines(false, p, n);
+}
+
 void hrt_kern_fill_avx2_float(struct hrt_kern_isa *t)
 {
+	t->read_sum = read_sum;
 	static const struct {
 		uint32_t w;
 		hrt_gemm_fn tile;

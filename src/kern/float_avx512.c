@@ -363,8 +363,34 @@ static void panel_f32(const float *x, size_t xs, int nt, int64_t n, void *dst)
 	panel_of(hrt_kern_act_f32, x, xs, nt, n, dst);
 }
 
+/* read_sum: a line a step, with the decode kernels' prefetch */
+ALWAYS_INLINE uint64_t rs_lines(const bool pl, const uint64_t *p, size_t n)
+{
+	const struct hrt_pf pf = hrt_pf_get();
+	__m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		if (pl) {
+			hrt_pf_lines(pf, p + i, 2);
+		} else {
+			hrt_pf_sparse(p + i, 128);
+		}
+		a0 = _mm512_add_epi64(a0, _mm512_loadu_si512(p + i));
+		a1 = _mm512_add_epi64(a1, _mm512_loadu_si512(p + i + 8));
+	}
+	if (i < n)
+		a0 = _mm512_add_epi64(a0, _mm512_loadu_si512(p + i));
+	return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(a0, a1));
+}
+
+static uint64_t read_sum(const uint64_t *p, size_t n)
+{
+	return hrt_pf_every_line() ? rs_lines(true, p, n) : rs_lines(false, p, n);
+}
+
 void hrt_kern_fill_avx512_float(struct hrt_kern_isa *t)
 {
+	t->read_sum = read_sum;
 	static const struct {
 		uint32_t w;
 		hrt_gemm_fn tile, gemm;

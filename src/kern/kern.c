@@ -140,6 +140,15 @@ static void round_f16_ref(float *x, int64_t n)
 		x[i] = hrt_fp16_to_f32(hrt_f32_to_fp16(x[i]));
 }
 
+static uint64_t read_sum_ref(const uint64_t *p, size_t n)
+{
+	uint64_t a[8] = { 0 };
+	for (size_t i = 0; i + 8 <= n; i += 8)
+		for (int k = 0; k < 8; k++)
+			a[k] += p[i + k];
+	return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+}
+
 static void fill_ref(struct hrt_kern_isa *t, const char *name)
 {
 	memset(t, 0, sizeof(*t));
@@ -158,6 +167,7 @@ static void fill_ref(struct hrt_kern_isa *t, const char *name)
 	t->round_f16 = round_f16_ref;
 	t->att_values_q8_0 = att_values_q8_0_ref;
 	t->att_scores_q8_0 = hrt_att_scores_q8_0_dots;
+	t->read_sum = read_sum_ref;
 }
 
 static int env_int(const char *name, int dflt)

@@ -103,6 +103,11 @@ struct hrt_kern_isa {
 	 * (products in float, sums in float or wider) */
 	void (*qk_f16)(int64_t np, int64_t nr, const uint16_t *k, size_t ks,
 		       const float *q, int nq, size_t qs, float *out, size_t os);
+	/* the sum (mod 2^64) of the n 64-bit words at p (n a multiple of 8),
+	 * read with the table's widest loads and the decode kernels'
+	 * prefetch: how fast this table's decode could stream weights
+	 * (`hearth bench --bound` measures its bandwidth with it) */
+	uint64_t (*read_sum)(const uint64_t *p, size_t n);
 };
 
 /* att_scores_q8_0 as one vec_dot[HRT_Q8_0] of the selected table per query

@@ -735,6 +735,34 @@ static void test_matmul_dec(void)
 	each_isa_pools(matmul_dec_one);
 }
 
+/* read_sum of every table: the exact sum mod 2^64 of words that carry
+ * into the top bit, over lengths of one line, odd numbers of lines and a
+ * few thousand, from an offset past a line boundary too */
+static void read_sum_one(void)
+{
+	static const size_t lens[] = { 8, 16, 24, 56, 1000, 4104 };
+	uint64_t *w = xmalloc((4104 + 8) * sizeof(uint64_t));
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i < 4104 + 8; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		w[i] = x;
+	}
+	for (size_t li = 0; li < HRT_ARRAY_LEN(lens); li++)
+		for (size_t off = 0; off < 8; off += 5) {
+			uint64_t want = 0;
+			for (size_t i = 0; i < lens[li]; i++)
+				want += w[off + i];
+			CHECKF(hrt_kern()->read_sum(w + off, lens[li]) == want,
+			       "%s read_sum of %zu words from %zu", cur_isa, lens[li], off);
+		}
+	hrt_free_aligned(w);
+}
+
+static void test_read_sum(void)
+{
+	each_isa(read_sum_one);
+}
+
 /*
  * The decode kernels' two instantiations, one per prefetch mode (kern/
  * prefetch.h: every line, specialised, or the sparse walk; the CPU's
@@ -757,6 +785,7 @@ static void test_prefetch_modes(void)
 		       hrt_pf_far);
 		test_vec_dot();
 		test_matmul_dec();
+		test_read_sum();
 	}
 	hrt_pf_ahead = a;
 	hrt_pf_every = e;
@@ -1494,6 +1523,7 @@ int main(void)
 	RUN(test_tile);
 	RUN(test_matmul);
 	RUN(test_matmul_dec);
+	RUN(test_read_sum);
 	RUN(test_prefetch_modes);
 	RUN(test_matmul_pre);
 	RUN(test_matmul_pre_n);
