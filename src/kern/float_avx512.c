@@ -380,7 +380,13 @@ ALWAYS_INLINE uint64_t rs_lines(const bool pl, const uint64_t *p, size_t n)
 	}
 	if (i < n)
 		a0 = _mm512_add_epi64(a0, _mm512_loadu_si512(p + i));
-	return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(a0, a1));
+	/* the lanes summed unsigned: the intrinsic reduction adds them as
+	 * signed, which may overflow */
+	uint64_t w[8], t = 0;
+	_mm512_storeu_si512(w, _mm512_add_epi64(a0, a1));
+	for (int k = 0; k < 8; k++)
+		t += w[k];
+	return t;
 }
 
 static uint64_t read_sum(const uint64_t *p, size_t n)
