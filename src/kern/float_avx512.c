@@ -370,11 +370,10 @@ ALWAYS_INLINE uint64_t rs_lines(const bool pl, const uint64_t *p, size_t n)
 	__m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
 	size_t i = 0;
 	for (; i + 16 <= n; i += 16) {
-		if (pl) {
+		if (pl)
 			hrt_pf_lines(pf, p + i, 2);
-		} else {
+		else
 			hrt_pf_sparse(p + i, 128);
-		}
 		a0 = _mm512_add_epi64(a0, _mm512_loadu_si512(p + i));
 		a1 = _mm512_add_epi64(a1, _mm512_loadu_si512(p + i + 8));
 	}
