@@ -381,6 +381,8 @@ LEGACY_DOT(vec_dot_q5_1, hrt_blk_q5_1, hrt_blk_q8_1, q5_bits(nibbles_32(a[k].qs)
 #define DP_CHUNK 96
 #define DP_PBYTES (18 * DP_CHUNK + 128)
 
+#include "kern/dec_period.h" /* uses q8_0_block, above */
+
 static void dec_quantize_q4_0(const float *x, void *y, int64_t n)
 {
 	const int64_t np = n / 1024;
@@ -388,16 +390,7 @@ static void dec_quantize_q4_0(const float *x, void *y, int64_t n)
 	for (int64_t p = 0; p < np; p++, x += 1024) {
 		int8_t lo[576], hi[576];
 		float d[32];
-		for (int b = 0; b < 32; b++) {
-			int8_t qs[32];
-			uint16_t h;
-			float df;
-			q8_0_block(x + HRT_QK * b, &h, &df, qs);
-			d[b] = f16(h);
-			lo[18 * b] = lo[18 * b + 1] = hi[18 * b] = hi[18 * b + 1] = 0;
-			memcpy(lo + 18 * b + 2, qs, 16);
-			memcpy(hi + 18 * b + 2, qs + 16, 16);
-		}
+		dec_period_split(x, 18, true, lo, hi, d);
 		for (int c = 0; c < 18; c++, Y += DP_CHUNK) {
 			const int8_t *l = lo + 32 * c, *u = hi + 32 * c;
 			memcpy(Y, l, 32);

@@ -33,6 +33,7 @@
  */
 
 #include "kern/avx512_int.h"
+#include "kern/dec_period.h"
 #include "kern/prefetch.h"
 
 #define TR 4 /* rows per tile */
@@ -713,19 +714,7 @@ ALWAYS_INLINE void dc_quantize(const enum lg t, const float *x, void *y, int64_t
 		int8_t lo[D8_PERIOD * 64] __attribute__((aligned(64)));
 		int8_t hi[DQ_PERIOD * 64] __attribute__((aligned(64)));
 		float d[32] __attribute__((aligned(64)));
-		for (int b = 0; b < 32; b++) {
-			int8_t qs[32];
-			uint16_t h;
-			float df;
-			q8_0_block(x + HRT_QK * b, &h, &df, qs);
-			d[b] = f16(h);
-			lo[bs * b] = lo[bs * b + 1] = 0;
-			memcpy(lo + bs * b + 2, qs, q4 ? 16 : 32);
-			if (q4) {
-				hi[bs * b] = hi[bs * b + 1] = 0;
-				memcpy(hi + bs * b + 2, qs + 16, 16);
-			}
-		}
+		dec_period_split(x, bs, q4, lo, hi, d);
 		for (int c = 0; c < P; c++, Y += dc_chunk(t)) {
 			const __m512i l = ldz(lo + 64 * c);
 			__m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), one, l);
