@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "core/hugemap.h"
 #include "core/util.h"
 #include "kern/kern.h"
 #include "kern/types.h"
@@ -111,35 +112,6 @@ static double measure_bw(struct hrt_pool *pool)
 	}
 	hrt_free_aligned(buf);
 	return stats_of(v, 7).median;
-}
-
-/* bytes of the mapping that starts at base which the kernel maps with
- * 2 MiB pages (FilePmdMapped in /proc/self/smaps), or -1 where it does
- * not say: whether the page cache holds the model file in huge folios
- * moves decode by ~13 % (core/alignw.h), so a result should carry it */
-static double mapped_2m(const void *base)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -1;
-	char line[512];
-	unsigned long long want = (unsigned long long)(uintptr_t)base & ~4095ull;
-	double got = -1;
-	bool in = false;
-	while (fgets(line, sizeof line, f)) {
-		unsigned long long lo, hi, kb;
-		/* a mapping's first line: "lo-hi perms offset dev inode path";
-		 * a field's ("Name: value") never reads as two hex numbers */
-		if (sscanf(line, "%llx-%llx ", &lo, &hi) == 2) {
-			if (in)
-				break;
-			in = lo == want;
-		} else if (in && sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1) {
-			got = (double)kb * 1024;
-		}
-	}
-	fclose(f);
-	return got;
 }
 
 /* ---------------------------------------------------------- runs */
@@ -437,7 +409,7 @@ int cmd_bench(int argc, char **argv)
 		hrt_pool_free(pool);
 	}
 	double bound = a.bound && bw > 0 ? bw * 1e9 / ((double)per_tok + kv_per_tok) : 0;
-	double mapped = mapped_2m(hrt_gguf_base(hrt_model_gguf(m)));
+	double mapped = hrt_hugemap_mapped_2m(hrt_gguf_base(hrt_model_gguf(m)));
 
 	char tbuf[32];
 	const char *tname = type_name(m, tbuf, sizeof tbuf);
@@ -477,6 +449,12 @@ int cmd_bench(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "bytes_per_token", (double)per_tok + kv_per_tok);
 		if (mapped >= 0)
 			cJSON_AddNumberToObject(o, "mapped_2m_bytes", mapped);
+		/* at open, before the cache was read again (core/hugemap) */
+		const struct hrt_hugemap_report *hm = hrt_llm_hugemap(l);
+		if (hm->before_2m >= 0)
+			cJSON_AddNumberToObject(o, "mapped_2m_at_open_bytes", hm->before_2m);
+		cJSON_AddBoolToObject(o, "huge_probe", hm->huge_ok);
+		cJSON_AddBoolToObject(o, "recached", hm->recached);
 		if (a.bound) {
 			cJSON_AddNumberToObject(o, "bw_gbs", bw);
 			cJSON_AddNumberToObject(o, "tg_bound_tok_s", bound);

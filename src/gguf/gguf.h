@@ -85,6 +85,9 @@ uint64_t hrt_gguf_file_size(const struct hrt_gguf *g);
 uint64_t hrt_gguf_alignment(const struct hrt_gguf *g);
 uint64_t hrt_gguf_data_offset(const struct hrt_gguf *g); /* file offset of tensor data */
 const void *hrt_gguf_base(const struct hrt_gguf *g);     /* start of the mapping */
+/* the open file behind a mapped file (owned by g, closed with it; only for
+ * advice such as posix_fadvise), or -1 for one opened from memory */
+int hrt_gguf_fd(const struct hrt_gguf *g);
 
 /* --- metadata --- */
 uint64_t hrt_gguf_n_kv(const struct hrt_gguf *g);

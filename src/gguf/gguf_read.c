@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/hugemap.h"
 #include "core/util.h"
 #include "kern/types.h"
 
@@ -43,6 +44,7 @@ struct hrt_gguf {
 	const uint8_t *base;
 	uint64_t size;
 	bool mapped;
+	int fd;              /* the mapped file, kept open (hrt_gguf_fd); -1 */
 	uint32_t version;
 	uint64_t alignment;
 	uint64_t data_off;
@@ -543,6 +545,8 @@ void hrt_gguf_close(struct hrt_gguf *g)
 	free_parsed(g);
 	if (g->mapped && g->size)
 		munmap((void *)g->base, g->size);
+	if (g->fd >= 0)
+		close(g->fd);
 	free(g);
 }
 
@@ -555,6 +559,7 @@ int hrt_gguf_open_mem(struct hrt_gguf **out, const void *buf, size_t len,
 		return HRT_ERR(err, HRT_ENOMEM, "no memory");
 	g->base = buf;
 	g->size = len;
+	g->fd = -1;
 	int rc = parse(g, err);
 	if (rc) {
 		hrt_gguf_close(g);
@@ -588,7 +593,7 @@ int hrt_gguf_open(struct hrt_gguf **out, const char *path, struct hrt_err *err)
 	}
 	g->size = (uint64_t)st.st_size;
 	if (g->size) {
-		void *m = mmap(NULL, g->size, PROT_READ, MAP_PRIVATE, fd, 0);
+		void *m = hrt_hugemap_map(fd, (size_t)g->size);
 		if (m == MAP_FAILED) {
 			int e = errno;
 			close(fd);
@@ -605,10 +610,12 @@ int hrt_gguf_open(struct hrt_gguf **out, const char *path, struct hrt_err *err)
 #endif
 		g->base = m;
 		g->mapped = true;
+		g->fd = fd; /* for the page cache's advice (core/hugemap) */
 	} else {
 		g->base = (const uint8_t *)"";
+		g->fd = -1;
+		close(fd);
 	}
-	close(fd);
 	int rc = parse(g, err);
 	if (rc) {
 		/* prefix the path so the one-line message says where */
@@ -628,6 +635,7 @@ int hrt_gguf_open(struct hrt_gguf **out, const char *path, struct hrt_err *err)
 
 uint32_t hrt_gguf_version(const struct hrt_gguf *g) { return g->version; }
 uint64_t hrt_gguf_file_size(const struct hrt_gguf *g) { return g->size; }
+int hrt_gguf_fd(const struct hrt_gguf *g) { return g->mapped ? g->fd : -1; }
 uint64_t hrt_gguf_alignment(const struct hrt_gguf *g) { return g->alignment; }
 uint64_t hrt_gguf_data_offset(const struct hrt_gguf *g) { return g->data_off; }
 const void *hrt_gguf_base(const struct hrt_gguf *g) { return g->base; }

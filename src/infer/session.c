@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hugemap.h"
 #include "core/util.h"
 #include "kern/types.h"
 #include "infer/stop.h"
@@ -19,6 +20,7 @@ struct hrt_llm {
 	uint32_t n_ctx;
 	int n_batch;
 	uint32_t kv_type;
+	struct hrt_hugemap_report hm; /* how the weights came in */
 };
 
 struct hrt_session {
@@ -47,6 +49,13 @@ int hrt_llm_open(struct hrt_llm **out, const char *path,
 	int rc = hrt_model_open(&l->model, path, err);
 	if (rc)
 		goto out_free;
+	/* every weight is read per token: bring them in now, on 2 MiB pages
+	 * (core/hugemap); HEARTH_RECACHE=0 keeps a cache of small folios
+	 * as it is rather than read the file again */
+	const char *rce = getenv("HEARTH_RECACHE");
+	const struct hrt_gguf *g = hrt_model_gguf(l->model);
+	hrt_hugemap_settle(hrt_gguf_fd(g), hrt_gguf_base(g), (size_t)hrt_gguf_file_size(g),
+			   !(rce && !strcmp(rce, "0")), &l->hm);
 	const struct hrt_hparams *hp = hrt_model_hparams(l->model);
 	if ((rc = hrt_vocab_load(&l->vocab, hrt_model_gguf(l->model), err)))
 		goto out_free;
@@ -113,6 +122,7 @@ void hrt_llm_set_chat(struct hrt_llm *l, enum hrt_chat_family f) { l->chat = f; 
 uint32_t hrt_llm_n_ctx(const struct hrt_llm *l) { return l->n_ctx; }
 int hrt_llm_n_threads(const struct hrt_llm *l) { return hrt_pool_size(l->pool); }
 int hrt_llm_n_batch(const struct hrt_llm *l) { return l->n_batch; }
+const struct hrt_hugemap_report *hrt_llm_hugemap(const struct hrt_llm *l) { return &l->hm; }
 uint32_t hrt_llm_kv_type(const struct hrt_llm *l) { return l->kv_type; }
 struct hrt_compute *hrt_llm_compute(struct hrt_llm *l) { return l->comp; }
 struct hrt_pool *hrt_llm_pool(struct hrt_llm *l) { return l->pool; }

@@ -45,6 +45,9 @@ void hrt_llm_set_chat(struct hrt_llm *l, enum hrt_chat_family f);
 uint32_t hrt_llm_n_ctx(const struct hrt_llm *l);
 int hrt_llm_n_threads(const struct hrt_llm *l);
 int hrt_llm_n_batch(const struct hrt_llm *l);
+/* how the weights were brought in at open (core/hugemap) */
+struct hrt_hugemap_report;
+const struct hrt_hugemap_report *hrt_llm_hugemap(const struct hrt_llm *l);
 uint32_t hrt_llm_kv_type(const struct hrt_llm *l);
 /* The shared compute arena and pool, for a scheduler that builds its own
  * batches (sched/). Hold hrt_llm_lock while using the arena. */
