@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hugemap.h"
 #include "core/util.h"
 #include "kern/kern.h"
 #include "kern/pool.h"
@@ -104,6 +105,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ceiling: %s\n", err.msg);
 		return 1;
 	}
+	/* read in as hrt_llm_open does: on 2 MiB pages, the cache read again
+	 * where it holds small folios (core/hugemap) */
+	const struct hrt_gguf *g = hrt_model_gguf(m);
+	const char *rce = getenv("HEARTH_RECACHE");
+	hrt_hugemap_settle(hrt_gguf_fd(g), hrt_gguf_base(g), (size_t)hrt_gguf_file_size(g),
+			   !(rce && !strcmp(rce, "0")), NULL);
 	/* the matrices of one decode step, in its order */
 	size_t nw = (size_t)m->hp.n_layer * 7 + 1, k = 0;
 	struct hrt_wt *w = calloc(nw, sizeof(*w));
