@@ -153,6 +153,22 @@ static void test_settle_keeps_bytes(void)
 	}
 }
 
+/* fd mapped afresh and settled; *sum the bytes as the mapping reads
+ * them; false where it could not be mapped */
+static bool settle_once(int fd, size_t n, bool recache, struct hrt_hugemap_report *r,
+			uint64_t *sum)
+{
+	uint8_t *m = map_huge(fd, n);
+	if (m == MAP_FAILED)
+		return false;
+	hrt_hugemap_settle(fd, m, n, recache, r);
+	/* the report is the mapping's state */
+	CHECK(hrt_hugemap_mapped_2m(m) == r->mapped_2m);
+	*sum = sum_of(m, n);
+	munmap(m, n);
+	return true;
+}
+
 /* a file held in small folios comes back on 2 MiB pages */
 static void test_recache(void)
 {
@@ -162,65 +178,35 @@ static void test_recache(void)
 	if (fd < 0)
 		return;
 	const uint64_t want = sum_fd(fd, n);
+	const double enough = HRT_HUGEMAP_MIN_SHARE * (double)(n / H * H);
+	struct hrt_hugemap_report r;
+	uint64_t got;
 	/* can this kernel and file system give huge folios here at all? */
 	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	uint8_t *m = map_huge(fd, n);
-	CHECK(m != MAP_FAILED);
-	if (m == MAP_FAILED) {
-		close(fd);
-		return;
-	}
-	struct hrt_hugemap_report r;
-	hrt_hugemap_settle(fd, m, n, false, &r);
-	munmap(m, n);
-	if (!r.populated || r.mapped_2m < 0.9 * (double)r.can_2m) {
+	CHECK(settle_once(fd, n, false, &r, &got) && got == want);
+	if (!r.populated || r.mapped_2m < enough) {
 		t_skip("a fresh read of a file in /tmp through a mapping asking for huge pages "
 		       "got %.0f of %zu bytes on 2 MiB pages (populated %d): no huge folios here",
 		       r.mapped_2m, r.can_2m, r.populated);
-		close(fd);
-		return;
+		goto out;
 	}
 	/* small folios, kept as they are without the read-again */
 	fragment(fd, n);
-	m = map_huge(fd, n);
-	CHECK(m != MAP_FAILED);
-	if (m == MAP_FAILED) {
-		close(fd);
-		return;
-	}
-	hrt_hugemap_settle(fd, m, n, false, &r);
-	munmap(m, n);
-	if (r.mapped_2m >= HRT_HUGEMAP_MIN_SHARE * (double)r.can_2m) {
+	CHECK(settle_once(fd, n, false, &r, &got) && got == want);
+	if (r.mapped_2m >= enough) {
 		t_skip("4 KiB reads without readahead left %.0f of %zu bytes on 2 MiB pages: "
 		       "could not make small folios to test with", r.mapped_2m, r.can_2m);
-		close(fd);
-		return;
+		goto out;
 	}
 	CHECK(!r.recached && !r.huge_ok);
 	/* and with it: dropped, read again, on 2 MiB pages */
-	m = map_huge(fd, n);
-	CHECK(m != MAP_FAILED);
-	if (m == MAP_FAILED) {
-		close(fd);
-		return;
-	}
-	hrt_hugemap_settle(fd, m, n, true, &r);
-	CHECK(r.huge_ok);
-	CHECK(r.recached);
-	CHECK(r.before_2m < HRT_HUGEMAP_MIN_SHARE * (double)r.can_2m);
-	CHECK(r.mapped_2m >= HRT_HUGEMAP_MIN_SHARE * (double)r.can_2m);
-	CHECK(hrt_hugemap_mapped_2m(m) == r.mapped_2m);
-	CHECK(sum_of(m, n) == want);
-	munmap(m, n);
+	CHECK(settle_once(fd, n, true, &r, &got) && got == want);
+	CHECK(r.huge_ok && r.recached);
+	CHECK(r.before_2m < enough && r.mapped_2m >= enough);
 	/* the next open finds them cached so and reads nothing again */
-	m = map_huge(fd, n);
-	CHECK(m != MAP_FAILED);
-	if (m != MAP_FAILED) {
-		hrt_hugemap_settle(fd, m, n, true, &r);
-		CHECK(!r.recached);
-		CHECK(r.mapped_2m >= HRT_HUGEMAP_MIN_SHARE * (double)r.can_2m);
-		munmap(m, n);
-	}
+	CHECK(settle_once(fd, n, true, &r, &got) && got == want);
+	CHECK(!r.recached && r.mapped_2m >= enough);
+out:
 	close(fd);
 }
 
