@@ -108,9 +108,8 @@ int main(int argc, char **argv)
 	/* read in as hrt_llm_open does: on 2 MiB pages, the cache read again
 	 * where it holds small folios (core/hugemap) */
 	const struct hrt_gguf *g = hrt_model_gguf(m);
-	const char *rce = getenv("HEARTH_RECACHE");
 	hrt_hugemap_settle(hrt_gguf_fd(g), hrt_gguf_base(g), (size_t)hrt_gguf_file_size(g),
-			   !(rce && !strcmp(rce, "0")), NULL);
+			   hrt_hugemap_recache_on(), NULL);
 	/* the matrices of one decode step, in its order */
 	size_t nw = (size_t)m->hp.n_layer * 7 + 1, k = 0;
 	struct hrt_wt *w = calloc(nw, sizeof(*w));

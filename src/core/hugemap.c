@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -67,6 +69,12 @@ static bool probe_huge(int fd, const void *base, void *p)
 	return hrt_hugemap_mapped_2m(base) - before >= (double)HRT_HUGEMAP_PAGE;
 }
 #endif
+
+bool hrt_hugemap_recache_on(void)
+{
+	const char *e = getenv("HEARTH_RECACHE");
+	return !(e && !strcmp(e, "0"));
+}
 
 void *hrt_hugemap_map(int fd, size_t size)
 {

@@ -4,8 +4,9 @@
  *
  * Decode reads every weight once per token through the model's mapping.
  * The kernel maps page-cache folios of 2 MiB with 2 MiB pages and smaller
- * folios with 4 KiB pages, and decode reads the latter 7-13 % slower
- * (bench/README, 17:52Z and 22:50Z of 2026-11-27). The folio sizes are
+ * folios with 4 KiB pages, and decode reads the latter about 13 % slower
+ * (the same cached pages mapped each way, bench/README 2026-11-27 17:52Z;
+ * files read afresh, 22:32Z). The folio sizes are
  * decided when the file's pages come into the cache: core/alignw's writes
  * and a first touch through a mapping that asked for huge pages
  * (gguf_read.c) make 2 MiB folios, but a file read in some other way
@@ -59,6 +60,9 @@ struct hrt_hugemap_report {
  */
 void hrt_hugemap_settle(int fd, const void *base, size_t size, bool recache,
 			struct hrt_hugemap_report *r);
+
+/* settle's recache as the environment asks: on unless HEARTH_RECACHE=0 */
+bool hrt_hugemap_recache_on(void);
 
 /* the file fd (size bytes from offset 0) mapped read-only and private,
  * starting on a 2 MiB boundary when it is at least 2 MiB long (a 2 MiB
