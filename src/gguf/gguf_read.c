@@ -593,7 +593,12 @@ int hrt_gguf_open(struct hrt_gguf **out, const char *path, struct hrt_err *err)
 	}
 	g->size = (uint64_t)st.st_size;
 	if (g->size) {
-		void *m = hrt_hugemap_map(fd, (size_t)g->size);
+		/* a file larger than the address space (a 32-bit build) would
+		 * be mapped short while the parser trusts g->size */
+		void *m = MAP_FAILED;
+		errno = EFBIG;
+		if ((uint64_t)(size_t)g->size == g->size)
+			m = hrt_hugemap_map(fd, (size_t)g->size);
 		if (m == MAP_FAILED) {
 			int e = errno;
 			close(fd);
