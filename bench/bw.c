@@ -11,6 +11,15 @@
  * three, in GB/s (1e9 bytes/s). The buffer asks for 2 MiB pages (on that
  * Xeon, 32.5 -> 34.5 GB/s, medians of 5 runs).
  *
+ * Each round is timed by the readers' own clocks, from the first thread's
+ * start to the last one's end. The main thread's clock, read after it had
+ * released the readers, ran late on a machine with as many readers as
+ * CPUs: the scheduler often ran a reader before it, so it read its clock a
+ * few milliseconds into the read, and that round counted too few seconds.
+ * On the 2-core Xeon, 2 threads over 256 MiB, rounds timed that way read
+ * 31-105 GB/s (a late start, then a run of rounds falling back towards the
+ * true rate) where the same rounds by the readers' clocks read 30-34.5.
+ *
  *   cc -std=c11 -O2 -march=native -pthread bench/bw.c -o bench/out/bw
  *   bench/out/bw [-t THREADS] [-m MiB] [-r REPS] [--json]
  *
@@ -36,9 +45,17 @@ struct worker {
 	const uint64_t *p;
 	size_t n;            /* words */
 	uint64_t sum;
+	double t0, t1; /* this round's read, by this thread's clock */
 	pthread_barrier_t *start, *done;
 	int reps;
 };
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static uint64_t sum_words(const uint64_t *p, size_t n, size_t pf)
 {
@@ -62,17 +79,12 @@ static void *run(void *arg)
 	struct worker *w = arg;
 	for (int r = 0; r < w->reps; r++) {
 		pthread_barrier_wait(w->start);
+		w->t0 = now();
 		w->sum += sum_words(w->p, w->n, ways[r % NWAYS]);
+		w->t1 = now();
 		pthread_barrier_wait(w->done);
 	}
 	return NULL;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static int cmp(const void *a, const void *b)
@@ -127,17 +139,22 @@ int main(int argc, char **argv)
 		return 1;
 	size_t per = words / (size_t)nthreads / 8 * 8;
 	for (long t = 0; t < nthreads; t++) {
-		w[t] = (struct worker){ buf + (size_t)t * per, per, 0, &start, &done,
-					(int)(reps + 1) * NWAYS };
+		w[t] = (struct worker){ .p = buf + (size_t)t * per, .n = per, .start = &start,
+					.done = &done, .reps = (int)(reps + 1) * NWAYS };
 		pthread_create(&th[t], NULL, run, &w[t]);
 	}
 	/* round 0 warms up; each round reads once in each way */
 	for (long r = 0; r < (reps + 1) * NWAYS; r++) {
 		pthread_barrier_wait(&start);
-		double t0 = now();
 		pthread_barrier_wait(&done);
+		/* the barrier orders the readers' clocks before these reads */
+		double t0 = w[0].t0, t1 = w[0].t1;
+		for (long t = 1; t < nthreads; t++) {
+			t0 = w[t].t0 < t0 ? w[t].t0 : t0;
+			t1 = w[t].t1 > t1 ? w[t].t1 : t1;
+		}
 		v[r % NWAYS * (reps + 1) + r / NWAYS] =
-			(double)(per * (size_t)nthreads * 8) / (now() - t0) / 1e9;
+			(double)(per * (size_t)nthreads * 8) / (t1 - t0) / 1e9;
 	}
 	uint64_t sum = 0;
 	for (long t = 0; t < nthreads; t++) {
