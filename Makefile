@@ -96,7 +96,15 @@ $(B)/ceiling: bench/ceiling.c $(B)/libhearth.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS_ALL) -march=native -o $@ $< $(call WHOLE,$(B)/libhearth.a) $(VARIANT_LDFLAGS) $(LIBS)
 
-tests-bin: $(TEST_BIN) $(B)/hearth $(B)/ceiling
+# bench/bw.c: the decode bound's read bandwidth (run by `make bench`; built
+# with the tests so that it keeps compiling, and run by tests/e2e/tools.sh
+# to check what it reports). A stand-alone program, as bench/run.sh builds it
+$(B)/bw: bench/bw.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -std=c11 -O2 -march=native -Wall -Wextra -pthread -o $@ $<
+
+tests-bin: $(TEST_BIN) $(B)/hearth $(B)/ceiling $(B)/bw
 
 san:
 	$(MAKE) B=build/san SAN=1 tests-bin

@@ -105,6 +105,27 @@ elif m2=$(grep -o '"mapped_2m_bytes":[0-9.e+]*' "$T/o" | cut -d: -f2) && [ -n "$
 	awk -v m="$m2" -v f="$fb" 'BEGIN { exit !(m >= 0 && m <= f) }'; then
 	pass bench_mapped_2m
 else fail bench_mapped_2m "$(head -c 600 "$T/o")"; fi
+# bench/bw (the bound's read bandwidth, built beside hearth by the
+# tests): it reports every way's median and the best of them, which lies
+# within that way's samples; bad arguments are refused
+BW=$(dirname "$H")/bw
+if [ ! -x "$BW" ]; then skip bench_bw "no $BW"
+elif "$BW" -t 2 -m 64 -r 3 --json >"$T/o" 2>"$T/e" &&
+	awk '{
+		n = split($0, kv, /[{},]/)
+		for (i = 1; i <= n; i++) if (split(kv[i], p, ":") == 2) { gsub(/"/, "", p[1]); v[p[1]] = p[2] + 0 }
+		r = v["read_gbs"]
+		exit !(r > 0 && v["min"] <= r && r <= v["max"] && v["threads"] == 2 && v["mib"] == 64 &&
+			v["plain_gbs"] > 0 && v["pf4k_gbs"] > 0 && v["pf8k_gbs"] > 0 &&
+			r >= v["plain_gbs"] && r >= v["pf4k_gbs"] && r >= v["pf8k_gbs"])
+	}' "$T/o"; then
+	pass bench_bw
+else fail bench_bw "$(cat "$T/e" "$T/o" | head -3)"; fi
+if [ -x "$BW" ]; then
+	if "$BW" -m 1 >"$T/o" 2>"$T/e"; then fail bench_bw_bad_args "status 0"
+	elif ! grep -q "bad arguments" "$T/e"; then fail bench_bw_bad_args "$(cat "$T/e")"
+	else pass bench_bw_bad_args; fi
+fi
 # the kernel table in use is reported, and HEARTH_ISA picks it
 if HEARTH_ISA=ref "$H" bench "$T/q-Q4_K_M.gguf" -p 4 -n 1 -r 1 -t 1 --json >"$T/o" 2>"$T/e" &&
 	grep -q '"kernels":"ref"' "$T/o"; then
