@@ -20,8 +20,8 @@
  * 31-105 GB/s (a late start, then a run of rounds falling back towards the
  * true rate) where the same rounds by the readers' clocks read 30-34.5.
  *
- *   cc -std=c11 -O2 -march=native -pthread bench/bw.c -o bench/out/bw
- *   bench/out/bw [-t THREADS] [-m MiB] [-r REPS] [--json]
+ *   make build/bw      (cc -std=c11 -O2 -march=native -pthread bench/bw.c)
+ *   build/bw [-t THREADS] [-m MiB] [-r REPS] [--json]
  *
  * A stand-alone program: no hearth code, so it measures the memory and not
  * our kernels.

@@ -37,10 +37,12 @@ struct rd {
 	uint64_t sum[64];
 };
 
-/* thread ith of nth sums its share of the words (8 accumulators, as
- * bench/bw). Not cmd_bench.c's bw_read, which is the same loop: the
- * library is built portable, and that loop read 37 GB/s here where this
- * file's -march=native build reads 62, as bench/bw does */
+/* thread ith of nth sums its share of the words (8 accumulators), the
+ * loop and the ways of bench/bw, so that stream and anon compare with it;
+ * not the kernel table's read_sum (cmd_bench.c's --bound), which reads
+ * with the decode kernels' own prefetch. A portable C build of this loop
+ * read 37 GB/s where this file's -march=native build reads 62, as
+ * bench/bw does */
 static void read_part(void *ctx, int ith, int nth)
 {
 	struct rd *r = ctx;

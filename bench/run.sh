@@ -11,7 +11,8 @@
 # BENCH_DEPTH (context already filled for the depth suite, 1024),
 # BENCH_DEPTH_TYPES ("Q4_0 Q4_K_M Q4_0:q8_0"; after a colon, the KV cache
 # type: HEARTH_KV_TYPE for us, -ctk/-ctv for the peer),
-# HEARTH_BIN (build/hearth), HEARTH_ISA (force a kernel table, e.g. avx2 to
+# HEARTH_BIN (build/hearth; build/bw and build/ceiling beside it, or BW_BIN,
+# CEILING_BIN), HEARTH_ISA (force a kernel table, e.g. avx2 to
 # compare with a peer built for AVX2 only). Models are made once with `hearth mkmodel`
 # and kept in bench/out/ (ignored by git). Prints one table: per type the
 # file size, pp and tg tokens/s (medians), the decode bound (bytes read per
@@ -44,10 +45,9 @@ mkdir -p "$OUT"
 if [ -f "$VOCAB" ]; then vflag=(--vocab "$VOCAB"); vtag=spm32k
 else vflag=(); vtag=bytes; echo "bench: $VOCAB not found, using the built-in vocabulary" >&2; fi
 
-# bandwidth program: built here with the host's vector instructions
-if [ ! -x "$OUT/bw" ] || [ bench/bw.c -nt "$OUT/bw" ]; then
-	${CC:-cc} -std=c11 -O2 -march=native -Wall -Wextra -pthread bench/bw.c -o "$OUT/bw"
-fi
+# bandwidth program (bench/bw.c), built beside hearth by `make bench`
+BW=${BW_BIN:-$(dirname "$H")/bw}
+[ -x "$BW" ] || { echo "bench: $BW not built (make bench)" >&2; exit 1; }
 
 # a markdown table's header and separator rows, one column per argument
 header() {
@@ -74,7 +74,7 @@ peer_ts() {
 	else echo "$line" | field avg_ts; fi
 }
 
-bw=$("$OUT/bw" -t "$TH" -r 9 --json | field read_gbs)
+bw=$("$BW" -t "$TH" -r 9 --json | field read_gbs)
 echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(uname -m), $TH threads, pp$P tg$N, $R reps, read bandwidth $bw GB/s"
 echo "# hearth: $("$H" --version)${HEARTH_ISA:+ (kernels forced: HEARTH_ISA=$HEARTH_ISA)}${PEER_BENCH:+   peer: $PEER_BENCH}"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
@@ -97,7 +97,7 @@ for ty in $ENGINE_TYPES; do
 	fi
 	# this type's bandwidth: a single read at the start once caught a slow
 	# minute and put three types above 0.9 of a bound they were not near
-	bwt=$("$OUT/bw" -t "$TH" -r 5 --json | field read_gbs)
+	bwt=$("$BW" -t "$TH" -r 5 --json | field read_gbs)
 	j=$("$H" bench "$m" -p "$P" -n "$N" -r "$R" -t "$TH" --bw "$bwt" --json)
 	pp=$(echo "$j" | field pp_tok_s)
 	tg=$(echo "$j" | field tg_tok_s)
@@ -148,7 +148,7 @@ for ty in $ENGINE_TYPES; do
 	m=$OUT/llama-3.2-1b-$vtag-$ty.gguf
 	rows=""
 	for i in $(seq "$PAIRS"); do
-		b=$("$OUT/bw" -t "$TH" -r 3 --json | field read_gbs)
+		b=$("$BW" -t "$TH" -r 3 --json | field read_gbs)
 		j=$("$H" bench "$m" -p 0 -n "$N" -r 1 -t "$TH" --bw "$b" --json)
 		bd=$(echo "$j" | field tg_bound_tok_s)
 		pt=""

@@ -640,7 +640,7 @@ int hrt_gguf_open(struct hrt_gguf **out, const char *path, struct hrt_err *err)
 
 uint32_t hrt_gguf_version(const struct hrt_gguf *g) { return g->version; }
 uint64_t hrt_gguf_file_size(const struct hrt_gguf *g) { return g->size; }
-int hrt_gguf_fd(const struct hrt_gguf *g) { return g->mapped ? g->fd : -1; }
+int hrt_gguf_fd(const struct hrt_gguf *g) { return g->fd; }
 uint64_t hrt_gguf_alignment(const struct hrt_gguf *g) { return g->alignment; }
 uint64_t hrt_gguf_data_offset(const struct hrt_gguf *g) { return g->data_off; }
 const void *hrt_gguf_base(const struct hrt_gguf *g) { return g->base; }
