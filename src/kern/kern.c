@@ -570,6 +570,7 @@ struct mm_job {
 	long nu; /* row units of all parts */
 	int nseg;
 	struct hrt_pool_seg *seg;
+	const struct hrt_pool *pool;
 };
 
 static void mm_range(const struct mm_part *p, int n, long r0, long r1)
@@ -646,7 +647,13 @@ static void mm_steal(void *ctx, int ith, int nth)
 	struct mm_job *j = ctx;
 	(void)nth;
 	long u0, u1;
-	while (hrt_pool_seg_claim(&j->seg[ith], true, MM_CLAIM_UNITS, &u0, &u1))
+	/* a thread's own segment is the one of its index in the pool, which
+	 * the warm hint (hrt_matmul_warm) prefetched for it; a thread running
+	 * a second task finds its segment empty and steals */
+	int own = hrt_pool_self(j->pool);
+	if (own >= j->nseg)
+		own = ith;
+	while (hrt_pool_seg_claim(&j->seg[own], true, MM_CLAIM_UNITS, &u0, &u1))
 		mm_units(j, u0, u1);
 	int v;
 	while ((v = hrt_pool_segs_fullest(j->seg, j->nseg)) >= 0)
@@ -695,7 +702,59 @@ static void mm_run(struct hrt_pool *pool, struct mm_job *j)
 	hrt_pool_segs_init(seg, ns, j->nu);
 	j->nseg = ns;
 	j->seg = seg;
+	j->pool = pool;
 	hrt_pool_run_n(pool, mm_steal, j, ns);
+}
+
+int hrt_matmul_warm_ranges(int nth, const struct hrt_wt *const *W, int nw, int n,
+			   const void **p, size_t *len)
+{
+	if (nth < 2 || nw < 1 || nth > MM_MAX_SEGS)
+		return 0;
+	const struct hrt_kern_isa *k = hrt_kern();
+	long nu = 0;
+	for (int i = 0; i < nw; i++) {
+		/* the parts of one job (hrt_matmul_pre_n): the hint stops at a
+		 * part that would start another */
+		if (mm_part_of(k, W[i], NULL, 0, n, NULL).mode == MODE_PANEL ||
+		    i == MM_MAX_PARTS) {
+			nw = i;
+			break;
+		}
+		nu += (W[i]->nrows + ROW_UNIT - 1) / ROW_UNIT;
+	}
+	if (nw < 1)
+		return 0;
+	int ns = (int)HRT_MIN((long)nth, nu);
+	for (int s = 0; s < ns; s++) {
+		long b, e, u0 = 0;
+		hrt_split(nu, s, ns, &b, &e);
+		p[s] = NULL;
+		len[s] = 0;
+		/* from the segment's first row to its end or its matrix's */
+		for (int i = 0; i < nw; i++) {
+			long pu = (W[i]->nrows + ROW_UNIT - 1) / ROW_UNIT;
+			if (b < u0 + pu) {
+				long r0 = (b - u0) * ROW_UNIT;
+				long r1 = HRT_MIN(HRT_MIN(e, u0 + pu) - u0, pu) * ROW_UNIT;
+				r1 = HRT_MIN(r1, W[i]->nrows);
+				p[s] = (const uint8_t *)W[i]->data + (size_t)r0 * W[i]->row_bytes;
+				len[s] = (size_t)(r1 - r0) * W[i]->row_bytes;
+				break;
+			}
+			u0 += pu;
+		}
+	}
+	return ns;
+}
+
+void hrt_matmul_warm(struct hrt_pool *pool, const struct hrt_wt *const *W, int nw, int n)
+{
+	const void *p[MM_MAX_SEGS];
+	size_t len[MM_MAX_SEGS];
+	int ns = hrt_matmul_warm_ranges(hrt_pool_size(pool), W, nw, n, p, len);
+	if (ns > 1)
+		hrt_pool_warm(pool, p, len, ns);
 }
 
 void hrt_matmul_pre(struct hrt_pool *pool, const struct hrt_wt *W,

@@ -177,6 +177,17 @@ struct hrt_mm_part {
 	float *Y;
 };
 void hrt_matmul_pre_n(struct hrt_pool *pool, const struct hrt_mm_part *parts, int np, int n);
+/* A hint that the next product job will be W[0..nw) against n tokens:
+ * where products run one contiguous segment of rows per thread (decode
+ * and small batches), each idle worker prefetches the start of the
+ * segment it will take (hrt_pool_warm) while the caller does the work in
+ * between. Does nothing else; panels (larger n) get no hint. */
+void hrt_matmul_warm(struct hrt_pool *pool, const struct hrt_wt *const *W, int nw, int n);
+/* the hint for nth threads: thread s's segment starts at p[s] and runs
+ * len[s] bytes within its matrix; returns the number of segments (<= nth,
+ * p and len hold that many), 0 for no hint */
+int hrt_matmul_warm_ranges(int nth, const struct hrt_wt *const *W, int nw, int n,
+			   const void **p, size_t *len);
 /* convert n rows of X into the activation type for wtype; returns stride */
 size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
 			   int64_t ncols, const float *X, int n, void *dst);

@@ -9,7 +9,8 @@
  * for tasks already claimed. A late worker cannot claim a task of a newer
  * job: its compare-and-swap carries the generation it saw.
  * Idle workers spin briefly (yielding now and then), then sleep on a
- * condition variable.
+ * condition variable. While spinning they prefetch what hrt_pool_warm
+ * said the next job reads, 4 KiB at a time, looking for a job between.
  */
 #include "kern/pool.h"
 
@@ -23,6 +24,24 @@
 
 #define SPIN_ITERS 100000
 #define YIELD_EVERY 256
+/* a warm hint reads at most this much, in steps of WARM_STEP */
+#define WARM_MAX ((size_t)1 << 20)
+#define WARM_STEP 4096
+
+struct warm {
+	_Atomic(const char *) p;
+	_Atomic size_t n;
+	char pad[64 - sizeof(void *) - sizeof(size_t)];
+};
+
+struct worker_arg {
+	struct hrt_pool *p;
+	int i;
+};
+
+/* the pool and index of the worker running on this thread */
+static _Thread_local const struct hrt_pool *self_pool;
+static _Thread_local int self_index;
 
 struct hrt_pool {
 	int n;
@@ -37,6 +56,10 @@ struct hrt_pool {
 	hrt_pool_fn fn;
 	void *ctx;
 	atomic_int n_tasks;      /* read before a claim: may be a newer job's */
+	struct worker_arg *args;
+	/* the warm hint: per worker, and its generation */
+	struct warm *warm;
+	atomic_uint warm_gen;
 };
 
 static inline void cpu_relax(void)
@@ -70,19 +93,58 @@ static void run_tasks(struct hrt_pool *p, uint32_t gen)
 	}
 }
 
+/* the next WARM_STEP bytes of worker i's hint of generation wg, from *done
+ * on; false when it has none left */
+static bool warm_step(struct hrt_pool *p, int i, unsigned wg, size_t *done)
+{
+	const struct warm *w = &p->warm[i];
+	const char *a = atomic_load_explicit(&w->p, memory_order_relaxed);
+	size_t n = atomic_load_explicit(&w->n, memory_order_relaxed);
+	/* a hint replaced meanwhile: its new generation restarts the walk */
+	if (atomic_load_explicit(&p->warm_gen, memory_order_acquire) != wg || !a)
+		return false;
+	n = n < WARM_MAX ? n : WARM_MAX;
+	if (*done >= n)
+		return false;
+	size_t e = *done + WARM_STEP < n ? *done + WARM_STEP : n;
+	/* into L1, a hint that never faults: on a 2-core Xeon (family 6
+	 * model 207) the L2 hints issued faster than lines came in and some
+	 * were dropped; one thread warming 256 KiB with each, then after 10
+	 * us reading it: 20.4 GB/s after T1 or T2, 25.5 after T0, as after a
+	 * load of each line, 13.4 cold */
+	for (size_t o = *done; o < e; o += 64)
+		__builtin_prefetch(a + o, 0, 3);
+	*done = e;
+	return true;
+}
+
 static void *worker(void *arg)
 {
-	struct hrt_pool *p = arg;
+	const struct worker_arg *wa = arg;
+	struct hrt_pool *p = wa->p;
+	self_pool = p;
+	self_index = wa->i;
 	/* generation 0 is "no job yet": a worker that starts after the first
 	 * job was issued must still take part in it (reading the current
 	 * generation here made the first job of a new pool run on the caller
 	 * alone) */
 	uint32_t seen = 0;
+	unsigned warm_seen = 0;
+	size_t warm_done = 0;
 	for (;;) {
 		uint32_t g;
 		unsigned spins = 0;
 		while ((g = (uint32_t)(atomic_load_explicit(&p->word, memory_order_acquire) >> 32)) == seen &&
 		       !atomic_load(&p->stop)) {
+			unsigned wg = atomic_load_explicit(&p->warm_gen, memory_order_acquire);
+			if (wg != warm_seen) {
+				warm_seen = wg;
+				warm_done = 0;
+			}
+			if (warm_step(p, wa->i, wg, &warm_done)) {
+				spins = 0;
+				continue;
+			}
 			if (++spins < SPIN_ITERS) {
 				if (spins % YIELD_EVERY == 0)
 					sched_yield();
@@ -121,15 +183,26 @@ struct hrt_pool *hrt_pool_new(int n_threads)
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->th = calloc((size_t)n_threads, sizeof(pthread_t));
-	if (!p->th) {
+	p->args = calloc((size_t)n_threads, sizeof(*p->args));
+	p->warm = aligned_alloc(64, (size_t)n_threads * sizeof(*p->warm));
+	if (!p->th || !p->args || !p->warm) {
+		free(p->th);
+		free(p->args);
+		free(p->warm);
 		free(p);
 		return NULL;
 	}
-	for (int i = 1; i < n_threads; i++)
-		if (pthread_create(&p->th[i], NULL, worker, p)) {
+	for (int i = 0; i < n_threads; i++) {
+		atomic_init(&p->warm[i].p, NULL);
+		atomic_init(&p->warm[i].n, 0);
+	}
+	for (int i = 1; i < n_threads; i++) {
+		p->args[i] = (struct worker_arg){ p, i };
+		if (pthread_create(&p->th[i], NULL, worker, &p->args[i])) {
 			p->n = i; /* run with the threads we got */
 			break;
 		}
+	}
 	return p;
 }
 
@@ -146,7 +219,27 @@ void hrt_pool_free(struct hrt_pool *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	free(p->th);
+	free(p->args);
+	free(p->warm);
 	free(p);
+}
+
+int hrt_pool_self(const struct hrt_pool *p)
+{
+	return p && self_pool == p ? self_index : 0;
+}
+
+void hrt_pool_warm(struct hrt_pool *pool, const void *const *p, const size_t *n, int k)
+{
+	if (!pool || pool->n == 1)
+		return;
+	for (int i = 1; i < k && i < pool->n; i++) {
+		atomic_store_explicit(&pool->warm[i].p, (const char *)p[i], memory_order_relaxed);
+		atomic_store_explicit(&pool->warm[i].n, n[i], memory_order_relaxed);
+	}
+	for (int i = k > 1 ? k : 1; i < pool->n; i++)
+		atomic_store_explicit(&pool->warm[i].p, NULL, memory_order_relaxed);
+	atomic_fetch_add_explicit(&pool->warm_gen, 1, memory_order_release);
 }
 
 int hrt_pool_size(const struct hrt_pool *p)

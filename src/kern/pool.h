@@ -14,6 +14,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct hrt_pool;
@@ -28,6 +29,19 @@ int hrt_pool_size(const struct hrt_pool *p);
 void hrt_pool_run(struct hrt_pool *p, hrt_pool_fn fn, void *ctx);
 /* the same with n_tasks tasks (finer grain balances uneven work) */
 void hrt_pool_run_n(struct hrt_pool *p, hrt_pool_fn fn, void *ctx, int n_tasks);
+
+/* which of p's threads is calling: 1 .. size - 1 for its workers, 0 for
+ * any other thread (the caller of hrt_pool_run) */
+int hrt_pool_self(const struct hrt_pool *p);
+
+/*
+ * A hint of what the next job will read, for the idle workers: worker i
+ * (1 .. size - 1) prefetches bytes [0, n[i]) from p[i] (a line at a time) while it waits for the next job, and stops as soon as one
+ * comes; a later call replaces the hint. Prefetches neither fault nor
+ * change memory, so a stale hint costs only the bytes it reads. Entry 0
+ * (the caller's) is ignored. k <= the pool's size.
+ */
+void hrt_pool_warm(struct hrt_pool *pool, const void *const *p, const size_t *n, int k);
 
 /* split [0, n) into nth nearly equal parts; part ith is [*b, *e) */
 static inline void hrt_split(long n, int ith, int nth, long *b, long *e)

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 
 #include "core/fp16.h"
 #include "core/util.h"
@@ -1033,6 +1035,108 @@ static void test_pool_segs_race(void)
 }
 
 /*
+ * hrt_pool_self: 0 on the caller and on a pool's own threads asked about
+ * another pool, the worker's index on a worker (the two tasks of a job
+ * meet, so both threads run one). hrt_pool_warm: a hint to memory that is
+ * unmapped before the worker reads it does not fault (prefetches only),
+ * nor does one longer than the pool or naming fewer threads.
+ */
+struct self_rec {
+	struct rendezvous r;
+	struct hrt_pool *p, *other;
+	atomic_int seen[2], other_nonzero;
+};
+
+static void self_task(void *ctx, int ith, int nth)
+{
+	struct self_rec *s = ctx;
+	int i = hrt_pool_self(s->p);
+	if (i >= 0 && i < 2)
+		atomic_fetch_add(&s->seen[i], 1);
+	if (hrt_pool_self(s->other))
+		atomic_fetch_add(&s->other_nonzero, 1);
+	meet(&s->r, ith, nth);
+}
+
+static void test_pool_self_warm(void)
+{
+	struct hrt_pool *p = hrt_pool_new(2), *q = hrt_pool_new(2);
+	CHECK(p && q);
+	if (!p || !q)
+		goto out;
+	CHECK(hrt_pool_self(p) == 0 && hrt_pool_self(NULL) == 0);
+	struct self_rec s = { .p = p, .other = q };
+	atomic_init(&s.r.started, 0);
+	atomic_init(&s.r.met, 0);
+	atomic_init(&s.seen[0], 0);
+	atomic_init(&s.seen[1], 0);
+	atomic_init(&s.other_nonzero, 0);
+	hrt_pool_run_n(p, self_task, &s, 2);
+	CHECKF(atomic_load(&s.r.met) == 2 && atomic_load(&s.seen[0]) == 1 &&
+	       atomic_load(&s.seen[1]) == 1 && atomic_load(&s.other_nonzero) == 0,
+	       "hrt_pool_self: caller %d, worker %d, another pool's index %d times",
+	       atomic_load(&s.seen[0]), atomic_load(&s.seen[1]), atomic_load(&s.other_nonzero));
+
+	size_t n = (size_t)4 << 20;
+	char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		goto out;
+	memset(m, 1, n);
+	const void *at[4] = { m, m, m + n / 2, m };
+	size_t len[4] = { n, n, n / 2, n };
+	const struct timespec ms = { 0, 2000000 };
+	hrt_pool_warm(p, at, len, 2);
+	nanosleep(&ms, NULL);
+	munmap(m, n); /* the hint now names unmapped memory */
+	hrt_pool_warm(p, at, len, 2);
+	nanosleep(&ms, NULL);
+	hrt_pool_warm(p, at, len, 4); /* more entries than threads */
+	nanosleep(&ms, NULL);
+	hrt_pool_warm(p, at, len, 1); /* the caller's only: clears the hint */
+	atomic_init(&s.r.started, 0);
+	atomic_init(&s.r.met, 0);
+	hrt_pool_run_n(p, meet, &s.r, 2);
+	CHECK(atomic_load(&s.r.met) == 2);
+out:
+	hrt_pool_free(p);
+	hrt_pool_free(q);
+}
+
+/*
+ * The warm hint's ranges: each thread's segment of the job's row units,
+ * from its first row to the end of the segment or of the matrix it starts
+ * in; none for one thread.
+ */
+static void test_matmul_warm_ranges(void)
+{
+	const int64_t nc = 256;
+	const size_t rb = row_bytes(HRT_Q8_0, nc);
+	struct hrt_wt q = { HRT_Q8_0, nc, 2048, rb, (void *)0x100000 };
+	struct hrt_wt k = { HRT_Q8_0, nc, 512, rb, (void *)0x900000 };
+	struct hrt_wt v = { HRT_Q8_0, nc, 40, rb, (void *)0xa00000 };
+	const struct hrt_wt *qkv[3] = { &q, &k, &v };
+	const void *p[8];
+	size_t len[8];
+	/* 2048 rows: 128 units of 16, thread 1 from row 1024 */
+	CHECK(hrt_matmul_warm_ranges(2, qkv, 1, 1, p, len) == 2);
+	CHECK(p[0] == q.data && len[0] == 1024 * rb);
+	CHECK(p[1] == (char *)q.data + 1024 * rb && len[1] == 1024 * rb);
+	/* q, k, v: 128 + 32 + 3 units; thread 1 from unit 82 (q row 1312),
+	 * its range ending with q */
+	CHECK(hrt_matmul_warm_ranges(2, qkv, 3, 1, p, len) == 2);
+	CHECK(p[0] == q.data && len[0] == 1312 * rb);
+	CHECK(p[1] == (char *)q.data + 1312 * rb && len[1] == (2048 - 1312) * rb);
+	/* v alone: 3 units (the last of 8 rows); 3 threads one each, the last
+	 * stopping at the matrix's end */
+	CHECK(hrt_matmul_warm_ranges(3, &qkv[2], 1, 1, p, len) == 3);
+	CHECK(p[2] == (char *)v.data + 32 * rb && len[2] == 8 * rb);
+	/* more threads than units: one segment per unit */
+	CHECK(hrt_matmul_warm_ranges(7, &qkv[2], 1, 1, p, len) == 3);
+	CHECK(hrt_matmul_warm_ranges(1, qkv, 3, 1, p, len) == 0);
+}
+
+/*
  * A product gives the same bits on 1, 2, 3 and 7 threads (the split moves
  * row units between threads, never changes how a row is computed), for
  * decode and small batches over 805 rows (50 units and a partial one).
@@ -1061,6 +1165,9 @@ static void matmul_threads_one(void)
 			for (int pi = 1; pi < 4; pi++)
 				for (int rep = 0; rep < 5; rep++) {
 					memset(Y, 0xff, (size_t)(nrows * n) * sizeof(float));
+					const struct hrt_wt *wp = &W;
+					if (rep % 2) /* a warm hint first, as decode gives */
+						hrt_matmul_warm(pl[pi], &wp, 1, n);
 					hrt_matmul(pl[pi], &W, X, n, Y, scr);
 					CHECKF(!memcmp(Y, Y0, (size_t)(nrows * n) * sizeof(float)),
 					       "%s matmul %s n=%d: %d threads differ from 1", cur_isa,
@@ -1530,6 +1637,8 @@ int main(void)
 	RUN(test_pool_first_job);
 	RUN(test_pool_segs);
 	RUN(test_pool_segs_race);
+	RUN(test_pool_self_warm);
+	RUN(test_matmul_warm_ranges);
 	RUN(test_matmul_threads);
 	RUN(test_swiglu);
 	RUN(test_softmax);
