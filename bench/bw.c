@@ -20,8 +20,20 @@
  * 31-105 GB/s (a late start, then a run of rounds falling back towards the
  * true rate) where the same rounds by the readers' clocks read 30-34.5.
  *
+ * With -f FILE it reads the bytes of that file instead, through a
+ * read-only mapping laid out as hearth maps a model (at a 2 MiB boundary,
+ * asking for 2 MiB pages): the bandwidth of the memory the model itself
+ * is in. Which physical pages a buffer gets moves its read rate: on the
+ * 2-core Xeon, a 600 MB model's page-cache pages read at 30 GB/s where a
+ * copy of the same bytes in a fresh anonymous buffer read 32.6-33; after
+ * the file was read into other pages (its old ones held by another
+ * process) it read 32.5-33 and an anonymous buffer that then got pages
+ * freed around the old ones 30-31 (bench/README.md, 2026-11-28 01:25Z). The
+ * report says how much of the file was mapped with 2 MiB pages
+ * (mapped_2m_mib, from /proc/self/smaps; -1 where unknown).
+ *
  *   make build/bw      (cc -std=c11 -O2 -march=native -pthread bench/bw.c)
- *   build/bw [-t THREADS] [-m MiB] [-r REPS] [--json]
+ *   build/bw [-t THREADS] [-m MiB | -f FILE] [-r REPS] [--json]
  *
  * A stand-alone program: no hearth code, so it measures the memory and not
  * our kernels.
@@ -32,7 +44,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,6 +101,76 @@ static void *run(void *arg)
 	return NULL;
 }
 
+#define HUGE ((size_t)2 << 20)
+
+/* FILE mapped read-only at a 2 MiB boundary with 2 MiB pages asked for, as
+ * hearth maps a model; *bytes: its size, *span: what to unmap. NULL (and a
+ * message) on failure or a file under 64 MiB. */
+static uint64_t *map_file(const char *path, size_t *bytes, size_t *span)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st)) {
+		perror(path);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (st.st_size < (off_t)64 << 20) {
+		fprintf(stderr, "bw: %s: under 64 MiB\n", path);
+		close(fd);
+		return NULL;
+	}
+	size_t n = (size_t)st.st_size;
+	/* reserve a span, then map the file over its first 2 MiB boundary */
+	char *r = mmap(NULL, n + HUGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED) {
+		perror("bw: mmap");
+		close(fd);
+		return NULL;
+	}
+	char *a = (char *)(((uintptr_t)r + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+	void *m = mmap(a, n, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		perror("bw: mmap");
+		munmap(r, n + HUGE);
+		return NULL;
+	}
+	if (a > r)
+		munmap(r, (size_t)(a - r));
+#ifdef MADV_HUGEPAGE
+	(void)madvise(m, n, MADV_HUGEPAGE);
+#endif
+	*bytes = n;
+	*span = n;
+	return m;
+}
+
+/* kB of the mapping at base mapped with 2 MiB pages (FilePmdMapped in
+ * /proc/self/smaps), -1 where not found */
+static long pmd_mapped_kib(const void *base)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	long kib = -1;
+	int in = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		char c;
+		if (sscanf(line, "%lx-%lx %c", &lo, &hi, &c) == 3) {
+			in = lo == (uintptr_t)base;
+			continue;
+		}
+		if (in && sscanf(line, "FilePmdMapped: %ld kB", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -97,6 +181,7 @@ int main(int argc, char **argv)
 {
 	long nthreads = sysconf(_SC_NPROCESSORS_ONLN), mib = 1024, reps = 10;
 	int json = 0;
+	const char *file = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-t") && i + 1 < argc)
 			nthreads = atol(argv[++i]);
@@ -104,10 +189,12 @@ int main(int argc, char **argv)
 			mib = atol(argv[++i]);
 		else if (!strcmp(argv[i], "-r") && i + 1 < argc)
 			reps = atol(argv[++i]);
+		else if (!strcmp(argv[i], "-f") && i + 1 < argc)
+			file = argv[++i];
 		else if (!strcmp(argv[i], "--json"))
 			json = 1;
 		else {
-			fprintf(stderr, "usage: bw [-t THREADS] [-m MiB] [-r REPS] [--json]\n");
+			fprintf(stderr, "usage: bw [-t THREADS] [-m MiB | -f FILE] [-r REPS] [--json]\n");
 			return 2;
 		}
 	}
@@ -115,19 +202,29 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bw: bad arguments\n");
 		return 2;
 	}
-	size_t bytes = (size_t)mib << 20, words = bytes / 8;
+	size_t bytes = (size_t)mib << 20, words, span = 0;
 	uint64_t *buf;
-	if (posix_memalign((void **)&buf, (size_t)2 << 20, bytes)) {
-		fprintf(stderr, "bw: cannot allocate %ld MiB\n", mib);
-		return 1;
-	}
+	long m2 = -1;
+	if (file) {
+		buf = map_file(file, &bytes, &span);
+		if (!buf)
+			return 1;
+		mib = (long)(bytes >> 20);
+	} else {
+		if (posix_memalign((void **)&buf, HUGE, bytes)) {
+			fprintf(stderr, "bw: cannot allocate %ld MiB\n", mib);
+			return 1;
+		}
 #ifdef MADV_HUGEPAGE
-	/* 2 MiB pages where the kernel gives them, as hearth asks for its
-	 * model mappings: fewer TLB misses, the higher (stricter) bound */
-	(void)madvise(buf, bytes, MADV_HUGEPAGE);
+		/* 2 MiB pages where the kernel gives them, as hearth asks for
+		 * its model mappings: fewer TLB misses, the higher (stricter)
+		 * bound */
+		(void)madvise(buf, bytes, MADV_HUGEPAGE);
 #endif
-	for (size_t i = 0; i < words; i++)
-		buf[i] = i;
+		for (size_t i = 0; i < bytes / 8; i++)
+			buf[i] = i;
+	}
+	words = bytes / 8;
 
 	pthread_barrier_t start, done;
 	pthread_barrier_init(&start, NULL, (unsigned)nthreads + 1);
@@ -161,6 +258,8 @@ int main(int argc, char **argv)
 		pthread_join(th[t], NULL);
 		sum += w[t].sum;
 	}
+	if (file)
+		m2 = pmd_mapped_kib(buf);
 	pthread_barrier_destroy(&start);
 	pthread_barrier_destroy(&done);
 	double med[NWAYS];
@@ -176,6 +275,8 @@ int main(int argc, char **argv)
 	if (json) {
 		printf("{\"threads\":%ld,\"mib\":%ld,\"reps\":%ld,\"read_gbs\":%.2f,\"min\":%.2f,"
 		       "\"max\":%.2f", nthreads, mib, reps, med[best], lo, hi);
+		if (file)
+			printf(",\"file\":true,\"mapped_2m_mib\":%ld", m2 < 0 ? -1 : m2 >> 10);
 		for (int k = 0; k < NWAYS; k++)
 			printf(",\"%s\":%.2f", way_name[k], med[k]);
 		printf(",\"check\":%llu}\n", (unsigned long long)(sum & 0xff));
@@ -183,10 +284,16 @@ int main(int argc, char **argv)
 		printf("read bandwidth: %.2f GB/s median of the best way (%ld threads, %ld MiB, %ld "
 		       "reps, min %.2f, max %.2f; plain %.2f, prefetch 4 KiB %.2f, 8 KiB %.2f)\n",
 		       med[best], nthreads, mib, reps, lo, hi, med[0], med[1], med[2]);
+		if (file)
+			printf("read from %s, %ld MiB of it on 2 MiB pages\n", file,
+			       m2 < 0 ? -1 : m2 >> 10);
 	}
 	free(v);
 	free(w);
 	free(th);
-	free(buf);
+	if (file)
+		munmap(buf, span);
+	else
+		free(buf);
 	return 0;
 }

@@ -17,7 +17,9 @@
 # and kept in bench/out/ (ignored by git). Prints one table: per type the
 # file size, pp and tg tokens/s (medians), the decode bound (bytes read per
 # token / read bandwidth measured by bench/bw with the same threads, read
-# again right before each type's runs) and tg/bound; with PEER_BENCH, the peer's medians and our/peer ratios. Then
+# again right before each type's runs: of an anonymous buffer, and of the
+# model file's own pages with bench/bw -f) and tg/bound against each; with
+# PEER_BENCH, the peer's medians and our/peer ratios. Then
 # tg against the bound again with each run paired with its own bandwidth
 # measurement, and the step's matrices as products against reading them
 # (bench/ceiling).
@@ -84,11 +86,27 @@ case " $SUITES " in *" engine "*) ;; *) ENGINE_TYPES="" ;; esac
 if [ -z "$ENGINE_TYPES" ]; then :
 elif [ -n "${PEER_BENCH:-}" ]; then
 	header type "size MiB" "pp$P ours" "pp$P peer" "pp ratio" "tg$N ours" "tg$N peer" "tg ratio" \
-		"tg bound" "tg/bound ours" "tg/bound peer" "peak RSS / (file+KV)" "on 2 MiB pages"
-else
-	header type "size MiB" "pp$P t/s" "tg$N t/s" "tg bound" tg/bound "peak RSS / (file+KV)" \
+		"tg bound: anon / model's pages" "tg/bound ours" "tg/bound peer" "peak RSS / (file+KV)" \
 		"on 2 MiB pages"
+else
+	header type "size MiB" "pp$P t/s" "tg$N t/s" "tg bound: anon / model's pages" tg/bound \
+		"peak RSS / (file+KV)" "on 2 MiB pages"
 fi
+# the read bandwidth of the model file's own pages (bench/bw -f, mapped as
+# hearth maps it): which physical pages hold a buffer moves its read rate
+# (bench/README.md, 2026-11-28 01:25Z), so the bound is given both ways;
+# warns where the cache held under 95 % of the file on 2 MiB pages
+bw_file() {
+	local j m2 mib
+	j=$("$BW" -t "$TH" -r "$1" -f "$2" --json)
+	m2=$(echo "$j" | field mapped_2m_mib) mib=$(echo "$j" | field mib)
+	[ "${m2:--1}" -ge $((mib * 95 / 100)) ] ||
+		echo "bench: $2: only ${m2} of $mib MiB on 2 MiB pages for bench/bw" >&2
+	echo "$j" | field read_gbs
+}
+# "a / b" of two ratios x/y, x/z, or "-"
+pair_ratio() { awk -v x="$1" -v y="$2" -v z="$3" 'BEGIN { if (x == "" || y <= 0 || z <= 0) print "-";
+	else printf "%.2f / %.2f", x / y, x / z }'; }
 for ty in $ENGINE_TYPES; do
 	m=$OUT/llama-3.2-1b-$vtag-$ty.gguf
 	if [ ! -f "$m" ]; then
@@ -102,6 +120,11 @@ for ty in $ENGINE_TYPES; do
 	pp=$(echo "$j" | field pp_tok_s)
 	tg=$(echo "$j" | field tg_tok_s)
 	bound=$(echo "$j" | field tg_bound_tok_s)
+	# after hearth's run: its open has put the file on 2 MiB pages
+	bwf=$(bw_file 5 "$m")
+	boundf=$(awk -v b="$bwf" -v t="$(echo "$j" | field bytes_per_token)" \
+		'BEGIN { printf "%.2f", b * 1e9 / t }')
+	bounds=$(printf '%.1f / %.1f' "$bound" "$boundf")
 	rss=$(echo "$j" | field peak_rss)
 	fb=$(echo "$j" | field file_bytes)
 	kv=$(echo "$j" | field kv_bytes)
@@ -115,15 +138,15 @@ for ty in $ENGINE_TYPES; do
 		ppp=$(echo "$pj" | peer_ts "$P" 0)
 		ptg=$(echo "$pj" | peer_ts 0 "$N")
 		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v ppp="$ppp" -v tg="$tg" -v ptg="$ptg" \
-			-v b="$bound" -v rr="$rr" -v h2="$h2" "$AWK_RV"'
-			BEGIN { printf "| %s | %s | %.2f | %s | %s | %.2f | %s | %s | %.1f | %s | %s | %s | %s |\n",
-				ty, s, pp, v(ppp), r(pp, ppp), tg, v(ptg), r(tg, ptg), b, r(tg, b),
-				r(ptg, b), rr, h2 }'
+			-v bs="$bounds" -v ro="$(pair_ratio "$tg" "$bound" "$boundf")" \
+			-v rp="$(pair_ratio "$ptg" "$bound" "$boundf")" -v rr="$rr" -v h2="$h2" "$AWK_RV"'
+			BEGIN { printf "| %s | %s | %.2f | %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s |\n",
+				ty, s, pp, v(ppp), r(pp, ppp), tg, v(ptg), r(tg, ptg), bs, ro, rp, rr, h2 }'
 	else
-		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v tg="$tg" -v b="$bound" -v rr="$rr" \
-			-v h2="$h2" \
-			'BEGIN { printf "| %s | %s | %.2f | %.2f | %.1f | %.2f | %s | %s |\n", ty, s, pp, tg, b,
-				(b > 0 ? tg / b : 0), rr, h2 }'
+		awk -v ty="$ty" -v s="$size" -v pp="$pp" -v tg="$tg" -v bs="$bounds" \
+			-v ro="$(pair_ratio "$tg" "$bound" "$boundf")" -v rr="$rr" -v h2="$h2" \
+			'BEGIN { printf "| %s | %s | %.2f | %.2f | %s | %s | %s | %s |\n", ty, s, pp, tg, bs,
+				ro, rr, h2 }'
 	fi
 done
 
@@ -138,10 +161,15 @@ if [ -n "$ENGINE_TYPES" ]; then
 	echo
 	echo "## decode against the bandwidth bound, paired: $PAIRS rounds of bench/bw then tg$N"
 	echo
+	echo "Each round reads the bandwidth twice, an anonymous buffer (bench/bw) and the model"
+	echo "file's own pages (bench/bw -f); ratios are given against each: anon / model's pages."
+	echo
 	if [ -n "${PEER_BENCH:-}" ]; then
-		header type "bw GB/s (min-max)" "tg/bound ours" "median token/bound ours" "tg/bound peer"
+		header type "bw anon GB/s (min-max)" "bw model's pages GB/s (min-max)" "tg/bound ours" \
+			"median token/bound ours" "tg/bound peer"
 	else
-		header type "bw GB/s (min-max)" tg/bound "median token/bound"
+		header type "bw anon GB/s (min-max)" "bw model's pages GB/s (min-max)" tg/bound \
+			"median token/bound"
 	fi
 fi
 for ty in $ENGINE_TYPES; do
@@ -149,25 +177,28 @@ for ty in $ENGINE_TYPES; do
 	rows=""
 	for i in $(seq "$PAIRS"); do
 		b=$("$BW" -t "$TH" -r 3 --json | field read_gbs)
+		bf=$(bw_file 3 "$m")
 		j=$("$H" bench "$m" -p 0 -n "$N" -r 1 -t "$TH" --bw "$b" --json)
 		bd=$(echo "$j" | field tg_bound_tok_s)
+		bdf=$(awk -v b="$bf" -v t="$(echo "$j" | field bytes_per_token)" \
+			'BEGIN { printf "%.4f", b * 1e9 / t }')
 		pt=""
 		if [ -n "${PEER_BENCH:-}" ]; then
 			pt=$("$PEER_BENCH" -m "$m" -p 0 -n "$N" -r 1 -t "$TH" -o jsonl 2>/dev/null |
 				peer_ts 0 "$N" || true)
 		fi
-		rows+="$b $(echo "$j" | field tg_tok_s) $(echo "$j" | field tg_median_token_tok_s) $bd ${pt:-0}"$'\n'
+		rows+="$b $(echo "$j" | field tg_tok_s) $(echo "$j" | field tg_median_token_tok_s) $bd ${pt:-0} $bf $bdf"$'\n'
 	done
-	lo=$(echo -n "$rows" | awk '{print $1}' | sort -g | head -1)
-	hi=$(echo -n "$rows" | awk '{print $1}' | sort -g | tail -1)
-	r1=$(echo -n "$rows" | awk '$4 > 0 {print $2 / $4}' | median)
-	r2=$(echo -n "$rows" | awk '$4 > 0 {print $3 / $4}' | median)
+	range() { echo -n "$rows" | awk -v c="$1" '{print $c}' | sort -g | sed -n '1p;$p' | paste -sd-; }
+	# the median of the rounds' ratios of column $1 to column $2, "-" if none
+	med() { local x; x=$(echo -n "$rows" | awk -v a="$1" -v b="$2" '$b > 0 && $a > 0 {print $a / $b}' | median)
+		[ -n "$x" ] && printf %.2f "$x" || echo -; }
 	if [ -n "${PEER_BENCH:-}" ]; then
-		r3=$(echo -n "$rows" | awk '$4 > 0 && $5 > 0 {print $5 / $4}' | median)
-		printf '| %s | %s-%s | %.2f | %.2f | %s |\n' "$ty" "$lo" "$hi" "$r1" "$r2" \
-			"$([ -n "$r3" ] && printf %.2f "$r3" || echo -)"
+		printf '| %s | %s | %s | %s / %s | %s / %s | %s / %s |\n' "$ty" "$(range 1)" "$(range 6)" \
+			"$(med 2 4)" "$(med 2 7)" "$(med 3 4)" "$(med 3 7)" "$(med 5 4)" "$(med 5 7)"
 	else
-		printf '| %s | %s-%s | %.2f | %.2f |\n' "$ty" "$lo" "$hi" "$r1" "$r2"
+		printf '| %s | %s | %s | %s / %s | %s / %s |\n' "$ty" "$(range 1)" "$(range 6)" \
+			"$(med 2 4)" "$(med 2 7)" "$(med 3 4)" "$(med 3 7)"
 	fi
 done
 

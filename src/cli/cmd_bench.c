@@ -23,7 +23,8 @@
  * bytes read per token (the weights; for an untied model the embedding
  * table is not read, only one row of it) / read bandwidth, measured here
  * with the same thread count by the kernel table's reader (read_sum: its
- * loads and its prefetch), or given with --bw, e.g. from bench/bw.
+ * loads and its prefetch), or given with --bw, e.g. from bench/bw; and
+ * the same bound for the model's own pages, read in place by that reader.
  * No timing is ever asserted: this only reports.
  */
 #include <cjson/cJSON.h>
@@ -92,26 +93,32 @@ static void bw_read(void *ctx, int ith, int nth)
 	j->sum[ith & 255] = hrt_kern()->read_sum(j->buf + b * 8, (size_t)(e - b) * 8);
 }
 
-/* median read bandwidth in GB/s over a 512 MiB buffer */
-static double measure_bw(struct hrt_pool *pool)
+/* median read bandwidth in GB/s of reading bytes at buf 7 times */
+static double read_rate(struct hrt_pool *pool, const void *buf, size_t bytes)
 {
-	size_t bytes = (size_t)512 << 20;
-	struct bw_job j = { .n = bytes / 8 };
-	uint64_t *buf = hrt_malloc_huge(bytes); /* pages as the model's mapping */
-	if (!buf)
-		return 0;
-	for (size_t i = 0; i < j.n; i++)
-		buf[i] = i;
-	j.buf = buf;
+	struct bw_job j = { .buf = buf, .n = bytes / 8 };
 	double v[7];
 	hrt_pool_run(pool, bw_read, &j); /* warm */
 	for (int r = 0; r < 7; r++) {
 		uint64_t t0 = hrt_now_ns();
 		hrt_pool_run(pool, bw_read, &j);
-		v[r] = (double)bytes / (double)(hrt_now_ns() - t0);
+		v[r] = (double)(j.n * 8) / (double)(hrt_now_ns() - t0);
 	}
-	hrt_free_aligned(buf);
 	return stats_of(v, 7).median;
+}
+
+/* over a 512 MiB anonymous buffer */
+static double measure_bw(struct hrt_pool *pool)
+{
+	size_t bytes = (size_t)512 << 20;
+	uint64_t *buf = hrt_malloc_huge(bytes); /* pages as the model's mapping */
+	if (!buf)
+		return 0;
+	for (size_t i = 0; i < bytes / 8; i++)
+		buf[i] = i;
+	double r = read_rate(pool, buf, bytes);
+	hrt_free_aligned(buf);
+	return r;
 }
 
 /* ---------------------------------------------------------- runs */
@@ -402,13 +409,22 @@ int cmd_bench(int argc, char **argv)
 	if (!hp->tied_output && te && te->nbytes <= per_tok)
 		per_tok -= te->nbytes - te->nbytes / hp->n_vocab;
 	double kv_per_tok = (double)kv_pos * (a.depth + (a.n > 1 ? (a.n - 1) / 2.0 : 0));
-	double bw = a.bw_gbs;
-	if (a.bound && bw <= 0) {
+	double bw = a.bw_gbs, bw_model = 0;
+	if (a.bound) {
+		/* and the model's own pages, read where decode reads them: which
+		 * physical pages hold a buffer moves its read rate by up to ~10 %
+		 * on a virtual machine (bench/README.md, 2026-11-28 01:25Z) */
 		struct hrt_pool *pool = hrt_pool_new(hrt_llm_n_threads(l));
-		bw = pool ? measure_bw(pool) : 0;
+		const struct hrt_gguf *g = hrt_model_gguf(m);
+		if (pool && bw <= 0)
+			bw = measure_bw(pool);
+		if (pool)
+			bw_model = read_rate(pool, hrt_gguf_base(g), (size_t)hrt_gguf_file_size(g));
 		hrt_pool_free(pool);
 	}
-	double bound = a.bound && bw > 0 ? bw * 1e9 / ((double)per_tok + kv_per_tok) : 0;
+	double bytes_tok = (double)per_tok + kv_per_tok;
+	double bound = a.bound && bw > 0 ? bw * 1e9 / bytes_tok : 0;
+	double bound_model = bw_model > 0 ? bw_model * 1e9 / bytes_tok : 0;
 	double mapped = hrt_hugemap_mapped_2m(hrt_gguf_base(hrt_model_gguf(m)));
 
 	char tbuf[32];
@@ -458,6 +474,8 @@ int cmd_bench(int argc, char **argv)
 		if (a.bound) {
 			cJSON_AddNumberToObject(o, "bw_gbs", bw);
 			cJSON_AddNumberToObject(o, "tg_bound_tok_s", bound);
+			cJSON_AddNumberToObject(o, "bw_model_gbs", bw_model);
+			cJSON_AddNumberToObject(o, "tg_bound_model_tok_s", bound_model);
 		}
 		char *j = cJSON_PrintUnformatted(o);
 		if (j)
@@ -504,10 +522,14 @@ int cmd_bench(int argc, char **argv)
 		if (a.seqs)
 			printf("%d sequences at once: %.2f x the tokens/s of one (median of %d pairs)\n",
 			       a.seqs, sr.median, a.reps);
-		if (a.bound)
+		if (a.bound) {
 			printf("decode bound %.2f tok/s (%.1f MiB read per token at %.2f GB/s); tg = %.0f%% of it\n",
-			       bound, ((double)per_tok + kv_per_tok) / 1048576.0, bw,
+			       bound, bytes_tok / 1048576.0, bw,
 			       bound > 0 ? 100.0 * st.median / bound : 0.0);
+			printf("the model's own pages read at %.2f GB/s: bound %.2f tok/s, tg = %.0f%% of it\n",
+			       bw_model, bound_model,
+			       bound_model > 0 ? 100.0 * st.median / bound_model : 0.0);
+		}
 	}
 	ret = 0;
 out_free:

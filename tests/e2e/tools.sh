@@ -125,7 +125,40 @@ if [ -x "$BW" ]; then
 	if "$BW" -m 1 >"$T/o" 2>"$T/e"; then fail bench_bw_bad_args "status 0"
 	elif ! grep -q "bad arguments" "$T/e"; then fail bench_bw_bad_args "$(cat "$T/e")"
 	else pass bench_bw_bad_args; fi
+	# -f FILE: the bytes of a file, read through a mapping as hearth maps a
+	# model; its size in MiB, how much went on 2 MiB pages (-1: unknown);
+	# a missing or too small file refused with its reason
+	head -c $((72 << 20)) /dev/zero >"$T/bwfile"
+	if "$BW" -t 2 -r 2 -f "$T/bwfile" --json >"$T/o" 2>"$T/e" &&
+		awk '{
+			n = split($0, kv, /[{},]/)
+			for (i = 1; i <= n; i++) if (split(kv[i], p, ":") == 2) { gsub(/"/, "", p[1]); v[p[1]] = p[2] }
+			exit !(v["read_gbs"] + 0 > 0 && v["mib"] == 72 && v["file"] == "true" &&
+				v["mapped_2m_mib"] >= -1 && v["mapped_2m_mib"] <= 72)
+		}' "$T/o"; then
+		pass bench_bw_file
+	else fail bench_bw_file "$(cat "$T/e" "$T/o" | head -3)"; fi
+	head -c $((1 << 20)) /dev/zero >"$T/bwsmall"
+	if "$BW" -f "$T/nonexistent" >"$T/o" 2>"$T/e" || ! grep -q "nonexistent" "$T/e"; then
+		fail bench_bw_file_refused "missing file: $(cat "$T/e")"
+	elif "$BW" -f "$T/bwsmall" >"$T/o" 2>"$T/e" || ! grep -q "under 64 MiB" "$T/e"; then
+		fail bench_bw_file_refused "small file: $(cat "$T/e")"
+	else pass bench_bw_file_refused; fi
+	rm -f "$T/bwfile" "$T/bwsmall"
 fi
+# the bound: with --bw, that bandwidth's, and the model's own pages read in
+# place beside it (both positive; the bound is bandwidth / bytes per token)
+if "$H" bench "$T/q-Q4_K_M.gguf" -p 0 -n 2 -r 1 -t 1 --bw 10 --json >"$T/o" 2>"$T/e" &&
+	awk '{
+		n = split($0, kv, /[{},]/)
+		for (i = 1; i <= n; i++) if (split(kv[i], p, ":") == 2) { gsub(/"/, "", p[1]); v[p[1]] = p[2] + 0 }
+		b = v["tg_bound_tok_s"]; e = 10e9 / v["bytes_per_token"]
+		exit !(v["bw_gbs"] == 10 && b > 0.999 * e && b < 1.001 * e && v["bw_model_gbs"] > 0 &&
+			v["tg_bound_model_tok_s"] > 0.999 * v["bw_model_gbs"] * 1e9 / v["bytes_per_token"] &&
+			v["tg_bound_model_tok_s"] < 1.001 * v["bw_model_gbs"] * 1e9 / v["bytes_per_token"])
+	}' "$T/o"; then
+	pass bench_bound_model_pages
+else fail bench_bound_model_pages "$(cat "$T/e" "$T/o" | head -3)"; fi
 # the kernel table in use is reported, and HEARTH_ISA picks it
 if HEARTH_ISA=ref "$H" bench "$T/q-Q4_K_M.gguf" -p 4 -n 1 -r 1 -t 1 --json >"$T/o" 2>"$T/e" &&
 	grep -q '"kernels":"ref"' "$T/o"; then
