@@ -313,13 +313,19 @@ bool hrt_pool_seg_claim(struct hrt_pool_seg *s, bool front, long k, long *u0, lo
 	}
 }
 
+long hrt_pool_seg_left(struct hrt_pool_seg *s)
+{
+	uint64_t w = atomic_load_explicit(&s->fb, memory_order_relaxed);
+	long left = (long)(w >> 32) - (long)(uint32_t)w;
+	return left > 0 ? left : 0;
+}
+
 int hrt_pool_segs_fullest(struct hrt_pool_seg *s, int ns)
 {
 	int best = -1;
 	long most = 0;
 	for (int i = 0; i < ns; i++) {
-		uint64_t w = atomic_load_explicit(&s[i].fb, memory_order_relaxed);
-		long left = (long)(w >> 32) - (long)(uint32_t)w;
+		long left = hrt_pool_seg_left(&s[i]);
 		if (left > most) {
 			most = left;
 			best = i;

@@ -69,6 +69,8 @@ void hrt_pool_segs_init(struct hrt_pool_seg *s, int ns, long n);
 /* claim up to k units of s from its front (its owner) or back (a thief):
  * false when it has none left, else [*u0, *u1) */
 bool hrt_pool_seg_claim(struct hrt_pool_seg *s, bool front, long k, long *u0, long *u1);
+/* units s has left (a snapshot: others may claim meanwhile) */
+long hrt_pool_seg_left(struct hrt_pool_seg *s);
 /* the segment with the most units left, -1 when all are empty */
 int hrt_pool_segs_fullest(struct hrt_pool_seg *s, int ns);
 

@@ -972,6 +972,7 @@ static void test_pool_segs(void)
 	CHECK(hrt_pool_seg_claim(&s[0], true, 3, &u0, &u1) && u0 == 3 && u1 == 4);
 	CHECK(!hrt_pool_seg_claim(&s[0], true, 3, &u0, &u1));
 	CHECK(hrt_pool_segs_fullest(s, 3) == 1); /* 3 and 3 left: the first */
+	CHECK(hrt_pool_seg_left(&s[0]) == 0 && hrt_pool_seg_left(&s[1]) == 3);
 	CHECK(hrt_pool_seg_claim(&s[1], false, 1, &u0, &u1) && u0 == 6 && u1 == 7);
 	CHECK(hrt_pool_segs_fullest(s, 3) == 2);
 	CHECK(hrt_pool_seg_claim(&s[2], false, 5, &u0, &u1) && u0 == 7 && u1 == 10);
