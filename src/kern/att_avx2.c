@@ -148,15 +148,18 @@ static void round_f16(float *x, int64_t n)
  * to 4 probability rows per step (8 accumulators of the 16 registers), 8
  * positions a step: each row's 8 f16 are one conversion shared by the
  * probability rows, each probability load shared by the two value rows;
- * the last positions one at a time, then a sum across lanes per pair.
+ * the last positions one at a time, then a sum across lanes per pair. The
+ * next pair of rows is prefetched meanwhile (as the AVX-512 qk_rows).
  */
 ALWAYS_INLINE void vf_rows(const int nq, int64_t np, int64_t nr, const uint16_t *k, size_t ks,
 			   const float *q, size_t qs, float *out, size_t os)
 {
 	for (int64_t r0 = 0; r0 < nr; r0 += 2) {
-		const uint16_t *kr[2];
-		for (int rr = 0; rr < 2; rr++)
+		const uint16_t *kr[2], *nx[2];
+		for (int rr = 0; rr < 2; rr++) {
 			kr[rr] = k + (size_t)(r0 + rr < nr ? r0 + rr : nr - 1) * ks;
+			nx[rr] = k + (size_t)(r0 + 2 + rr < nr ? r0 + 2 + rr : nr - 1) * ks;
+		}
 		__m256 acc[4][2];
 		_Pragma("GCC unroll 4")
 		for (int i = 0; i < nq; i++)
@@ -165,6 +168,10 @@ ALWAYS_INLINE void vf_rows(const int nq, int64_t np, int64_t nr, const uint16_t 
 				acc[i][rr] = _mm256_setzero_ps();
 		int64_t p = 0;
 		for (; p + 8 <= np; p += 8) {
+			if (!(p & 31)) /* the next step's rows, a line each 32 positions */
+				_Pragma("GCC unroll 2")
+				for (int rr = 0; rr < 2; rr++)
+					_mm_prefetch((const char *)(nx[rr] + p), _MM_HINT_T0);
 			__m256 x[2];
 			_Pragma("GCC unroll 2")
 			for (int rr = 0; rr < 2; rr++)

@@ -55,7 +55,12 @@ ALWAYS_INLINE __m512 hsum16(const __m512 v[16])
  * lanes together (hsum16) rather than one by one. The last chunk of a
  * length that is not a multiple of 16 is read with a mask, in a step of
  * its own: unmasked, the loads fold into the conversions. The vectors are
- * floats (already rounded to f16 by the caller). */
+ * floats (already rounded to f16 by the caller). The next 4 rows are
+ * prefetched meanwhile, a line of each every 32 elements: a row of values
+ * is a short stream (2 KiB at 1024 positions) that the hardware prefetcher
+ * barely starts on before it ends. Decode at depth 1024, 1B Q4_0 bench
+ * model, 2 threads, 5 alternating pairs of tg64 x 2: median token
+ * 44.47-45.77 -> 45.90-46.78 tok/s (each pair's prefetched run faster). */
 ALWAYS_INLINE void qk_rows(const int nq, int64_t hd, int64_t np, const uint16_t *k, size_t ks,
 			   const float *q, size_t qs, float *out, size_t os)
 {
@@ -63,15 +68,21 @@ ALWAYS_INLINE void qk_rows(const int nq, int64_t hd, int64_t np, const uint16_t 
 	for (int i = 0; i < nq; i++)
 		qr[i] = q + (size_t)i * qs;
 	for (int64_t p0 = 0; p0 < np; p0 += 4) {
-		const uint16_t *kr[4];
-		for (int pp = 0; pp < 4; pp++)
+		const uint16_t *kr[4], *nx[4];
+		for (int pp = 0; pp < 4; pp++) {
 			kr[pp] = k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks;
+			nx[pp] = k + (size_t)(p0 + 4 + pp < np ? p0 + 4 + pp : np - 1) * ks;
+		}
 		__m512 acc[16]; /* [vector i][row pp] at 4i + pp; i >= nq stay 0 */
 		_Pragma("GCC unroll 16")
 		for (int x = 0; x < 16; x++)
 			acc[x] = _mm512_setzero_ps();
 		int64_t d = 0;
 		for (; d + 16 <= hd; d += 16) {
+			if (!(d & 31))
+				_Pragma("GCC unroll 4")
+				for (int pp = 0; pp < 4; pp++)
+					_mm_prefetch((const char *)(nx[pp] + d), _MM_HINT_T0);
 			__m512 kv[4];
 			_Pragma("GCC unroll 4")
 			for (int pp = 0; pp < 4; pp++)
