@@ -98,7 +98,7 @@ fi
 # warns where the cache held under 95 % of the file on 2 MiB pages
 bw_file() {
 	local j m2 mib
-	j=$("$BW" -t "$TH" -r "$1" -f "$2" --json)
+	j=$("$BW" -t "$TH" -r "$1" -f "$2" --json) || true
 	m2=$(echo "$j" | field mapped_2m_mib) mib=$(echo "$j" | field mib)
 	[ "${m2:--1}" -ge $((mib * 95 / 100)) ] ||
 		echo "bench: $2: only ${m2} of $mib MiB on 2 MiB pages for bench/bw" >&2

@@ -541,15 +541,16 @@ size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
 #define PANEL_ROWS 64
 #endif
 /* row units an owner claims at once in the stealing split (mm_steal);
- * thieves take one. 1, 2 and 4 measured alike (tok/s within noise). */
+ * thieves take one. 1, 2 and 4 measured alike (tok/s within noise); 8
+ * with the taper below the same as 4 (2026-11-28, 6 pairs of tg64 x 2). */
+#ifndef MM_CLAIM_UNITS
+#define MM_CLAIM_UNITS 4
+#endif
 /* under this many units left in its segment an owner claims one at a
  * time: 1B Q4_0 decode, 2 threads, 4 alternating pairs of tg128 x 2, the
  * median token 47.99-50.18 -> 49.25-50.70 tok/s (taking 4 to the end, a
  * thread waited for up to 3 units of another's at each job's end) */
 #define MM_TAPER_UNITS 32
-#ifndef MM_CLAIM_UNITS
-#define MM_CLAIM_UNITS 4
-#endif
 #define MM_MAX_SEGS 256 /* the pool's most threads */
 
 /* one matrix of a product job: its rows, activations, output and kernel */
@@ -747,8 +748,8 @@ int hrt_matmul_warm_ranges(int nth, const struct hrt_wt *const *W, int nw, int n
 			long pu = (W[i]->nrows + ROW_UNIT - 1) / ROW_UNIT;
 			if (b < u0 + pu) {
 				long r0 = (b - u0) * ROW_UNIT;
-				long r1 = HRT_MIN(HRT_MIN(e, u0 + pu) - u0, pu) * ROW_UNIT;
-				r1 = HRT_MIN(r1, W[i]->nrows);
+				long r1 = HRT_MIN((HRT_MIN(e, u0 + pu) - u0) * ROW_UNIT,
+						  W[i]->nrows);
 				p[s] = (const uint8_t *)W[i]->data + (size_t)r0 * W[i]->row_bytes;
 				len[s] = (size_t)(r1 - r0) * W[i]->row_bytes;
 				break;

@@ -36,10 +36,12 @@ int hrt_pool_self(const struct hrt_pool *p);
 
 /*
  * A hint of what the next job will read, for the idle workers: worker i
- * (1 .. size - 1) prefetches bytes [0, n[i]) from p[i] (a line at a time) while it waits for the next job, and stops as soon as one
- * comes; a later call replaces the hint. Prefetches neither fault nor
- * change memory, so a stale hint costs only the bytes it reads. Entry 0
- * (the caller's) is ignored. k <= the pool's size.
+ * (1 .. size - 1) prefetches bytes [0, n[i]) from p[i], a line at a time,
+ * while it waits for the next job, and stops as soon as one comes; a
+ * later call replaces the hint. Prefetches neither fault nor change
+ * memory, so a stale hint costs only the bytes it reads. Entry 0 (the
+ * caller's) and entries past the pool's size are ignored; workers past k
+ * get none.
  */
 void hrt_pool_warm(struct hrt_pool *pool, const void *const *p, const size_t *n, int k);
 
