@@ -317,7 +317,11 @@ struct att_job {
 	const struct hrt_batch *b;
 	uint32_t layer;
 	float scale;
+	bool rope_kv; /* one token: each task ropes and stores its own heads */
 };
+
+static void kv_store_heads(const struct hrt_kv *kv, uint32_t l, int32_t pos, const float *k,
+			   const float *v, uint32_t h0, uint32_t h1);
 
 /* The query heads sharing a KV head run together against its keys and
  * values. F16 cache: the queries rounded to f16 (as the peer converts
@@ -350,6 +354,15 @@ static void att_worker(void *ctx, int ith, int nth)
 		int32_t np = j->b->pos[t] + 1;
 		const float *qt = c->q + (size_t)t * qd;
 		float *ot = c->att + (size_t)t * qd;
+		if (j->rope_kv) {
+			const float *cs = c->rope + (size_t)t * hp->n_rot;
+			float *kt = c->k + (size_t)t * kv->kvd;
+			rope_apply(c->q + (size_t)t * qd + (size_t)kh * gq * hd, cs, gq, hd, hp->n_rot,
+				   hp->rope_type);
+			rope_apply(kt + (size_t)kh * hd, cs, 1, hd, hp->n_rot, hp->rope_type);
+			kv_store_heads(kv, j->layer, j->b->pos[t], kt, c->v + (size_t)t * kv->kvd, kh,
+				       kh + 1);
+		}
 		if (kv->type == HRT_F16) {
 			memcpy(qf, qt + (size_t)kh * gq * hd, (size_t)gq * hd * sizeof(float));
 			K->round_f16(qf, (int64_t)gq * hd);
@@ -378,23 +391,24 @@ static void att_worker(void *ctx, int ith, int nth)
 	}
 }
 
-/* write token t's K and V into its cache at its position */
-static void kv_store(const struct hrt_kv *kv, uint32_t l, int32_t pos,
-		     const float *k, const float *v)
+/* write KV heads [h0, h1) of a token's K and V into its cache at its
+ * position */
+static void kv_store_heads(const struct hrt_kv *kv, uint32_t l, int32_t pos, const float *k,
+			   const float *v, uint32_t h0, uint32_t h1)
 {
 	if (kv->type == HRT_F16) {
 		size_t blk = (size_t)pos / HRT_KV_BLK * HRT_KV_BLK * kv->hd + (size_t)pos % HRT_KV_BLK;
-		for (uint32_t h = 0; h < kv->nh; h++) {
+		for (uint32_t h = h0; h < h1; h++) {
 			uint16_t *kd = kv_kb(kv, l, h) + blk;
 			for (uint32_t i = 0; i < kv->hd; i++)
 				kd[(size_t)i * HRT_KV_BLK] = hrt_f32_to_fp16(k[(size_t)h * kv->hd + i]);
 		}
-		for (size_t i = 0; i < kv->kvd; i++)
+		for (size_t i = (size_t)h0 * kv->hd; i < (size_t)h1 * kv->hd; i++)
 			kv_vt(kv, l, i)[pos] = hrt_f32_to_fp16(v[i]);
 		return;
 	}
 	const struct hrt_kern_isa *K = hrt_kern();
-	for (uint32_t h = 0; h < kv->nh; h++) {
+	for (uint32_t h = h0; h < h1; h++) {
 		K->quantize[kv->type](k + (size_t)h * kv->hd, kv_k(kv, l, h, pos), kv->hd);
 		K->quantize[kv->type](v + (size_t)h * kv->hd, kv_vrow(kv, l, h, pos), kv->hd);
 	}
@@ -519,7 +533,8 @@ static void ew_tokens(const struct ew_job *j, int t0, int t1)
 				   hp->rope_type);
 			rope_apply(c->k + t * kvd, cs, hp->n_head_kv, hp->head_dim, hp->n_rot,
 				   hp->rope_type);
-			kv_store(j->b->kv[t], j->l, j->b->pos[t], c->k + t * kvd, c->v + t * kvd);
+			kv_store_heads(j->b->kv[t], j->l, j->b->pos[t], c->k + t * kvd, c->v + t * kvd, 0,
+				       j->b->kv[t]->nh);
 			break;
 		}
 		case EW_ATTN_OUT:
@@ -599,8 +614,12 @@ static void run_layers(struct hrt_compute *c, const struct hrt_batch *b)
 		add_bias(c->q, &L->bq, n, qd);
 		add_bias(c->k, &L->bk, n, kvd);
 		add_bias(c->v, &L->bv, n, kvd);
-		ew_run(c, b, L, l, EW_ROPE_KV);
-		struct att_job aj = { c, b, l, scale };
+		/* one token: rope and the KV store in the attention job, each
+		 * task its own heads (in a batch a token's attention reads the
+		 * keys of the tokens before it, stored first) */
+		struct att_job aj = { c, b, l, scale, n == 1 };
+		if (!aj.rope_kv)
+			ew_run(c, b, L, l, EW_ROPE_KV);
 		hrt_pool_run(c->pool, att_worker, &aj);
 		mm(c, &L->wo, c->att, n, c->out);
 		warm(c, n, &L->w_gate, &L->w_up, NULL);
