@@ -312,6 +312,29 @@ static void rope_apply(float *x, const float *cs, uint32_t n_heads,
 
 /* ---------------- attention ---------------- */
 
+/* write KV heads [h0, h1) of a token's K and V into its cache at its
+ * position */
+static void kv_store_heads(const struct hrt_kv *kv, uint32_t l, int32_t pos, const float *k,
+			   const float *v, uint32_t h0, uint32_t h1)
+{
+	if (kv->type == HRT_F16) {
+		size_t blk = (size_t)pos / HRT_KV_BLK * HRT_KV_BLK * kv->hd + (size_t)pos % HRT_KV_BLK;
+		for (uint32_t h = h0; h < h1; h++) {
+			uint16_t *kd = kv_kb(kv, l, h) + blk;
+			for (uint32_t i = 0; i < kv->hd; i++)
+				kd[(size_t)i * HRT_KV_BLK] = hrt_f32_to_fp16(k[(size_t)h * kv->hd + i]);
+		}
+		for (size_t i = (size_t)h0 * kv->hd; i < (size_t)h1 * kv->hd; i++)
+			kv_vt(kv, l, i)[pos] = hrt_f32_to_fp16(v[i]);
+		return;
+	}
+	const struct hrt_kern_isa *K = hrt_kern();
+	for (uint32_t h = h0; h < h1; h++) {
+		K->quantize[kv->type](k + (size_t)h * kv->hd, kv_k(kv, l, h, pos), kv->hd);
+		K->quantize[kv->type](v + (size_t)h * kv->hd, kv_vrow(kv, l, h, pos), kv->hd);
+	}
+}
+
 struct att_job {
 	struct hrt_compute *c;
 	const struct hrt_batch *b;
@@ -319,9 +342,6 @@ struct att_job {
 	float scale;
 	bool rope_kv; /* one token: each task ropes and stores its own heads */
 };
-
-static void kv_store_heads(const struct hrt_kv *kv, uint32_t l, int32_t pos, const float *k,
-			   const float *v, uint32_t h0, uint32_t h1);
 
 /* The query heads sharing a KV head run together against its keys and
  * values. F16 cache: the queries rounded to f16 (as the peer converts
@@ -356,12 +376,12 @@ static void att_worker(void *ctx, int ith, int nth)
 		float *ot = c->att + (size_t)t * qd;
 		if (j->rope_kv) {
 			const float *cs = c->rope + (size_t)t * hp->n_rot;
-			float *kt = c->k + (size_t)t * kv->kvd;
+			size_t kvd = (size_t)hp->n_head_kv * hd;
+			float *kt = c->k + (size_t)t * kvd;
 			rope_apply(c->q + (size_t)t * qd + (size_t)kh * gq * hd, cs, gq, hd, hp->n_rot,
 				   hp->rope_type);
 			rope_apply(kt + (size_t)kh * hd, cs, 1, hd, hp->n_rot, hp->rope_type);
-			kv_store_heads(kv, j->layer, j->b->pos[t], kt, c->v + (size_t)t * kv->kvd, kh,
-				       kh + 1);
+			kv_store_heads(kv, j->layer, j->b->pos[t], kt, c->v + (size_t)t * kvd, kh, kh + 1);
 		}
 		if (kv->type == HRT_F16) {
 			memcpy(qf, qt + (size_t)kh * gq * hd, (size_t)gq * hd * sizeof(float));
@@ -388,29 +408,6 @@ static void att_worker(void *ctx, int ith, int nth)
 			K->softmax(sc + (size_t)i * c->n_ctx, np);
 		K->att_values_q8_0(hd, np, kv_vrow(kv, j->layer, kh, 0), kv->head, sc, (int)gq,
 				   c->n_ctx, ot + (size_t)kh * gq * hd, hd);
-	}
-}
-
-/* write KV heads [h0, h1) of a token's K and V into its cache at its
- * position */
-static void kv_store_heads(const struct hrt_kv *kv, uint32_t l, int32_t pos, const float *k,
-			   const float *v, uint32_t h0, uint32_t h1)
-{
-	if (kv->type == HRT_F16) {
-		size_t blk = (size_t)pos / HRT_KV_BLK * HRT_KV_BLK * kv->hd + (size_t)pos % HRT_KV_BLK;
-		for (uint32_t h = h0; h < h1; h++) {
-			uint16_t *kd = kv_kb(kv, l, h) + blk;
-			for (uint32_t i = 0; i < kv->hd; i++)
-				kd[(size_t)i * HRT_KV_BLK] = hrt_f32_to_fp16(k[(size_t)h * kv->hd + i]);
-		}
-		for (size_t i = (size_t)h0 * kv->hd; i < (size_t)h1 * kv->hd; i++)
-			kv_vt(kv, l, i)[pos] = hrt_f32_to_fp16(v[i]);
-		return;
-	}
-	const struct hrt_kern_isa *K = hrt_kern();
-	for (uint32_t h = h0; h < h1; h++) {
-		K->quantize[kv->type](k + (size_t)h * kv->hd, kv_k(kv, l, h, pos), kv->hd);
-		K->quantize[kv->type](v + (size_t)h * kv->hd, kv_vrow(kv, l, h, pos), kv->hd);
 	}
 }
 
