@@ -104,9 +104,9 @@ static void *run(void *arg)
 #define HUGE ((size_t)2 << 20)
 
 /* FILE mapped read-only at a 2 MiB boundary with 2 MiB pages asked for, as
- * hearth maps a model; *bytes: its size, *span: what to unmap. NULL (and a
+ * hearth maps a model; *bytes: its size (what to unmap). NULL (and a
  * message) on failure or a file under 64 MiB. */
-static uint64_t *map_file(const char *path, size_t *bytes, size_t *span)
+static uint64_t *map_file(const char *path, size_t *bytes)
 {
 	int fd = open(path, O_RDONLY);
 	struct stat st;
@@ -137,13 +137,16 @@ static uint64_t *map_file(const char *path, size_t *bytes, size_t *span)
 		munmap(r, n + HUGE);
 		return NULL;
 	}
+	/* the reservation's unused head and tail */
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), mapped = (n + pg - 1) / pg * pg;
 	if (a > r)
 		munmap(r, (size_t)(a - r));
+	if (r + n + HUGE > a + mapped)
+		munmap(a + mapped, (size_t)(r + n + HUGE - (a + mapped)));
 #ifdef MADV_HUGEPAGE
 	(void)madvise(m, n, MADV_HUGEPAGE);
 #endif
 	*bytes = n;
-	*span = n;
 	return m;
 }
 
@@ -202,11 +205,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bw: bad arguments\n");
 		return 2;
 	}
-	size_t bytes = (size_t)mib << 20, words, span = 0;
+	size_t bytes = (size_t)mib << 20, words;
 	uint64_t *buf;
 	long m2 = -1;
 	if (file) {
-		buf = map_file(file, &bytes, &span);
+		buf = map_file(file, &bytes);
 		if (!buf)
 			return 1;
 		mib = (long)(bytes >> 20);
@@ -292,7 +295,7 @@ int main(int argc, char **argv)
 	free(w);
 	free(th);
 	if (file)
-		munmap(buf, span);
+		munmap(buf, bytes);
 	else
 		free(buf);
 	return 0;

@@ -172,6 +172,11 @@ if [ -n "$ENGINE_TYPES" ]; then
 			"median token/bound"
 	fi
 fi
+# over the rounds in $rows: column $1's least-greatest, and the median of
+# the ratios of column $1 to column $2 ("-" if none)
+range() { echo -n "$rows" | awk -v c="$1" '{print $c}' | sort -g | sed -n '1p;$p' | paste -sd-; }
+med() { local x; x=$(echo -n "$rows" | awk -v a="$1" -v b="$2" '$b > 0 && $a > 0 {print $a / $b}' | median)
+	[ -n "$x" ] && printf %.2f "$x" || echo -; }
 for ty in $ENGINE_TYPES; do
 	m=$OUT/llama-3.2-1b-$vtag-$ty.gguf
 	rows=""
@@ -189,10 +194,6 @@ for ty in $ENGINE_TYPES; do
 		fi
 		rows+="$b $(echo "$j" | field tg_tok_s) $(echo "$j" | field tg_median_token_tok_s) $bd ${pt:-0} $bf $bdf"$'\n'
 	done
-	range() { echo -n "$rows" | awk -v c="$1" '{print $c}' | sort -g | sed -n '1p;$p' | paste -sd-; }
-	# the median of the rounds' ratios of column $1 to column $2, "-" if none
-	med() { local x; x=$(echo -n "$rows" | awk -v a="$1" -v b="$2" '$b > 0 && $a > 0 {print $a / $b}' | median)
-		[ -n "$x" ] && printf %.2f "$x" || echo -; }
 	if [ -n "${PEER_BENCH:-}" ]; then
 		printf '| %s | %s | %s | %s / %s | %s / %s | %s / %s |\n' "$ty" "$(range 1)" "$(range 6)" \
 			"$(med 2 4)" "$(med 2 7)" "$(med 3 4)" "$(med 3 7)" "$(med 5 4)" "$(med 5 7)"
