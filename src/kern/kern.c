@@ -553,6 +553,12 @@ size_t hrt_matmul_quantize(struct hrt_pool *pool, uint32_t wtype,
 #define MM_TAPER_UNITS 32
 #define MM_MAX_SEGS 256 /* the pool's most threads */
 
+/* the row units of W */
+static long wt_units(const struct hrt_wt *W)
+{
+	return (W->nrows + ROW_UNIT - 1) / ROW_UNIT;
+}
+
 /* one matrix of a product job: its rows, activations, output and kernel */
 struct mm_part {
 	const struct hrt_wt *W;
@@ -724,16 +730,16 @@ int hrt_matmul_warm_ranges(int nth, const struct hrt_wt *const *W, int nw, int n
 	if (nth < 2 || nw < 1 || nth > MM_MAX_SEGS)
 		return 0;
 	const struct hrt_kern_isa *k = hrt_kern();
-	long nu = 0;
+	long nu = 0, pu[MM_MAX_PARTS];
 	for (int i = 0; i < nw; i++) {
 		/* the parts of one job (hrt_matmul_pre_n): the hint stops at a
 		 * part that would start another */
-		if (mm_part_of(k, W[i], NULL, 0, n, NULL).mode == MODE_PANEL ||
-		    i == MM_MAX_PARTS) {
+		if (i == MM_MAX_PARTS || mm_part_of(k, W[i], NULL, 0, n, NULL).mode == MODE_PANEL) {
 			nw = i;
 			break;
 		}
-		nu += (W[i]->nrows + ROW_UNIT - 1) / ROW_UNIT;
+		pu[i] = wt_units(W[i]);
+		nu += pu[i];
 	}
 	if (nw < 1)
 		return 0;
@@ -745,16 +751,15 @@ int hrt_matmul_warm_ranges(int nth, const struct hrt_wt *const *W, int nw, int n
 		len[s] = 0;
 		/* from the segment's first row to its end or its matrix's */
 		for (int i = 0; i < nw; i++) {
-			long pu = (W[i]->nrows + ROW_UNIT - 1) / ROW_UNIT;
-			if (b < u0 + pu) {
+			if (b < u0 + pu[i]) {
 				long r0 = (b - u0) * ROW_UNIT;
-				long r1 = HRT_MIN((HRT_MIN(e, u0 + pu) - u0) * ROW_UNIT,
+				long r1 = HRT_MIN((HRT_MIN(e, u0 + pu[i]) - u0) * ROW_UNIT,
 						  W[i]->nrows);
 				p[s] = (const uint8_t *)W[i]->data + (size_t)r0 * W[i]->row_bytes;
 				len[s] = (size_t)(r1 - r0) * W[i]->row_bytes;
 				break;
 			}
-			u0 += pu;
+			u0 += pu[i];
 		}
 	}
 	return ns;
@@ -793,7 +798,7 @@ void hrt_matmul_pre_n(struct hrt_pool *pool, const struct hrt_mm_part *parts, in
 		}
 		p.u0 = j.nu;
 		j.part[j.nparts++] = p;
-		j.nu += (p.W->nrows + ROW_UNIT - 1) / ROW_UNIT;
+		j.nu += wt_units(p.W);
 	}
 	if (j.nparts)
 		mm_run(pool, &j);

@@ -372,19 +372,19 @@ static void att_worker(void *ctx, int ith, int nth)
 		uint32_t kh = (uint32_t)(w / j->b->n);
 		const struct hrt_kv *kv = j->b->kv[t];
 		int32_t np = j->b->pos[t] + 1;
-		const float *qt = c->q + (size_t)t * qd;
+		/* the queries of the heads sharing KV head kh */
+		float *qh = c->q + (size_t)t * qd + (size_t)kh * gq * hd;
 		float *ot = c->att + (size_t)t * qd;
 		if (j->rope_kv) {
 			const float *cs = c->rope + (size_t)t * hp->n_rot;
 			size_t kvd = (size_t)hp->n_head_kv * hd;
 			float *kt = c->k + (size_t)t * kvd;
-			rope_apply(c->q + (size_t)t * qd + (size_t)kh * gq * hd, cs, gq, hd, hp->n_rot,
-				   hp->rope_type);
+			rope_apply(qh, cs, gq, hd, hp->n_rot, hp->rope_type);
 			rope_apply(kt + (size_t)kh * hd, cs, 1, hd, hp->n_rot, hp->rope_type);
 			kv_store_heads(kv, j->layer, j->b->pos[t], kt, c->v + (size_t)t * kvd, kh, kh + 1);
 		}
 		if (kv->type == HRT_F16) {
-			memcpy(qf, qt + (size_t)kh * gq * hd, (size_t)gq * hd * sizeof(float));
+			memcpy(qf, qh, (size_t)gq * hd * sizeof(float));
 			K->round_f16(qf, (int64_t)gq * hd);
 			for (size_t e = 0; e < (size_t)gq * hd; e++)
 				qf[e] *= j->scale;
@@ -400,8 +400,7 @@ static void att_worker(void *ctx, int ith, int nth)
 			continue;
 		}
 		for (uint32_t i = 0; i < gq; i++)
-			K->quantize[HRT_Q8_0](qt + (size_t)(kh * gq + i) * hd, qc + (size_t)i * kv->head,
-					      hd);
+			K->quantize[HRT_Q8_0](qh + (size_t)i * hd, qc + (size_t)i * kv->head, hd);
 		K->att_scores_q8_0(hd, np, kv_k(kv, j->layer, kh, 0), kv->head, qc, (int)gq, kv->head,
 				   j->scale, sc, c->n_ctx);
 		for (uint32_t i = 0; i < gq; i++)
