@@ -7,8 +7,9 @@
  * model that dominates below ~16 tokens). Q4_0 and Q8_0 from 3 tokens on
  * take the row-lane kernels further down (16 rows in the lanes of a
  * vector, transposed in registers); one token against Q4_0 rows of whole
- * kilo-columns, the chunk kernel dec_q4_0, and against Q4_K rows, dec_q4_k
- * (activation layouts of their own). Not a model of anything: the tile,
+ * kilo-columns, the chunk kernel dec_q4_0 (Q8_0 likewise, dec_q8_0), and
+ * against Q4_K and Q5_K rows, dec_q4_k and dec_q5_k (activation layouts of
+ * their own). Not a model of anything: the tile,
  * tile_quantize, dec and dec_quantize entries of struct hrt_kern_isa.
  *
  * Legacy formats (Q4_0, Q5_0, Q8_0, Q4_1, Q5_1) step over two blocks (64
@@ -950,20 +951,50 @@ static const int8_t dk_shuf[2][64] __attribute__((aligned(64))) = {
 #undef W4
 };
 
-/* super-block at p against its activations a */
-ALWAYS_INLINE void dk_sb(const uint8_t *p, const uint8_t *a, __m512 *f)
+/*
+ * Q5_K (dec_q5_k) the same way: the same scales, mins and code bytes, and
+ * the codes' fifth bits in qh, bit 2c of qh[j] for element 32c + j. Each
+ * 64-byte code vector holds two groups of 32 in its halves, so per vector
+ * one byte test of qh (both halves a copy of it) against the two groups'
+ * bits, dk5_bits[v], and a masked add of 16 make the codes 5-bit: 8 vector
+ * ops per super-block more than Q4_K. The sums of four products stay
+ * within int16 (4 * 31 * 128) for the pack. Same integer sums per group as
+ * kq_step; float sums in another order. Where Q5_K took kq_step (2-core
+ * Xeon, family 6 model 207): one thread, rows hot in L2 or L3
+ * (bench/kern_bench.sh -c -H -t 1) 14.1-17.2 -> 22.2-24.3 GB/s, below the
+ * ~16 GB/s a core reads from memory before; 2-thread decode of a 1B
+ * Q5_K_M (the F16 bench model quantized), tg64 in 4 alternating rounds,
+ * medians 37.3 -> 40.4 tok/s; bench/ceiling products/stream 0.86-0.87 ->
+ * 0.89-0.93.
+ */
+static const uint8_t dk5_bits[4][2] = { { 1, 4 }, { 2, 8 }, { 16, 64 }, { 32, 128 } };
+
+/* super-block at p (Q4_K, or Q5_K where q5) against its activations a;
+ * hb: the bytes of dk5_bits, each vector's two halves (q5 only) */
+ALWAYS_INLINE void dk_sb(const bool q5, const uint8_t *p, const uint8_t *a, const __m512i *hb,
+			 __m512 *f)
 {
 	const struct hrt_blk_q4_k *b = (const void *)p;
+	const uint8_t *qs = q5 ? ((const struct hrt_blk_q5_k *)p)->qs : b->qs;
 	const __m512i m4 = _mm512_set1_epi8(15), z = _mm512_setzero_si512();
-	__m512i q0 = ldz(b->qs), q1 = ldz(b->qs + 64);
+	__m512i q0 = ldz(qs), q1 = ldz(qs + 64);
 	/* one load each: GCC would read them again for the high nibbles */
 	__asm__("" : "+v"(q0), "+v"(q1));
-	const __m512i c0 = _mm512_dpbusd_epi32(z, _mm512_and_si512(q0, m4), ldz(a));
-	const __m512i c1 = _mm512_dpbusd_epi32(z, _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4),
-					       ldz(a + 64));
-	const __m512i c2 = _mm512_dpbusd_epi32(z, _mm512_and_si512(q1, m4), ldz(a + 128));
-	const __m512i c3 = _mm512_dpbusd_epi32(z, _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4),
-					       ldz(a + 192));
+	__m512i u[4] = { _mm512_and_si512(q0, m4), _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4),
+			 _mm512_and_si512(q1, m4), _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4) };
+	if (q5) {
+		const __m512i hh = _mm512_broadcast_i64x4(
+			_mm256_loadu_si256((const __m256i *)((const struct hrt_blk_q5_k *)p)->qh));
+		const __m512i sixteen = _mm512_set1_epi8(16);
+		_Pragma("GCC unroll 4")
+		for (int v = 0; v < 4; v++)
+			u[v] = _mm512_mask_add_epi8(u[v], _mm512_test_epi8_mask(hh, hb[v]), u[v],
+						    sixteen);
+	}
+	const __m512i c0 = _mm512_dpbusd_epi32(z, u[0], ldz(a));
+	const __m512i c1 = _mm512_dpbusd_epi32(z, u[1], ldz(a + 64));
+	const __m512i c2 = _mm512_dpbusd_epi32(z, u[2], ldz(a + 128));
+	const __m512i c3 = _mm512_dpbusd_epi32(z, u[3], ldz(a + 192));
 	const __m128i sx = k4_scale_x(b->scales);
 	const __m512i sb = _mm512_broadcast_i32x4(sx);
 	__m512i t = _mm512_madd_epi16(_mm512_packs_epi32(c0, c1),
@@ -980,44 +1011,58 @@ ALWAYS_INLINE void dk_sb(const uint8_t *p, const uint8_t *a, __m512 *f)
 	*f = _mm512_fmadd_ps(x, _mm512_set1_ps(load_f32(a + 272)), *f);
 }
 
-ALWAYS_INLINE void dk_rows(const bool pl, int64_t n, int nr, const void *w, size_t ws,
-			   const void *act, float *y)
+ALWAYS_INLINE void dk_rows(const bool pl, const bool q5, int64_t n, int nr, const void *w,
+			   size_t ws, const void *act, float *y)
 {
 	const struct hrt_pf pf = hrt_pf_get();
 	const int64_t ns = n / HRT_QK_K;
 	const uint8_t *a = act;
-	const size_t bs = sizeof(struct hrt_blk_q4_k);
+	const size_t bs = q5 ? sizeof(struct hrt_blk_q5_k) : sizeof(struct hrt_blk_q4_k);
+	__m512i hb[4];
+	for (int v = 0; v < 4; v++)
+		hb[v] = _mm512_mask_blend_epi8(0xffffffff00000000ull,
+					       _mm512_set1_epi8((char)dk5_bits[v][0]),
+					       _mm512_set1_epi8((char)dk5_bits[v][1]));
 	for (int r = 0; r < nr; r++) {
 		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws;
 		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
 		int64_t s = 0;
-		/* four super-blocks, 9 lines, a step in the every-line mode */
+		/* four super-blocks, 9 lines (Q5_K 11), a step in the
+		 * every-line mode */
 		for (; pl && s + 4 <= ns; s += 4) {
 			const uint8_t *q = p + bs * (size_t)s, *aq = a + DK_SB * (size_t)s;
-			hrt_pf_lines(pf, q, 4 * bs / 64);
-			dk_sb(q, aq, &f0);
-			dk_sb(q + bs, aq + DK_SB, &f1);
-			dk_sb(q + 2 * bs, aq + 2 * DK_SB, &f0);
-			dk_sb(q + 3 * bs, aq + 3 * DK_SB, &f1);
+			hrt_pf_lines(pf, q, (int)(4 * bs / 64));
+			dk_sb(q5, q, aq, hb, &f0);
+			dk_sb(q5, q + bs, aq + DK_SB, hb, &f1);
+			dk_sb(q5, q + 2 * bs, aq + 2 * DK_SB, hb, &f0);
+			dk_sb(q5, q + 3 * bs, aq + 3 * DK_SB, hb, &f1);
 		}
 		for (; s + 2 <= ns; s += 2) {
 			const uint8_t *q = p + bs * (size_t)s, *aq = a + DK_SB * (size_t)s;
 			hrt_pf_sparse(q, 2 * bs);
-			dk_sb(q, aq, &f0);
-			dk_sb(q + bs, aq + DK_SB, &f1);
+			dk_sb(q5, q, aq, hb, &f0);
+			dk_sb(q5, q + bs, aq + DK_SB, hb, &f1);
 		}
 		if (s < ns)
-			dk_sb(p + bs * (size_t)s, a + DK_SB * (size_t)s, &f0);
+			dk_sb(q5, p + bs * (size_t)s, a + DK_SB * (size_t)s, hb, &f0);
 		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
 	}
 }
 
-/* the hrt_gemm_fn of dec[HRT_Q4_K]: nt is 1, n a multiple of 256 */
+/* the hrt_gemm_fn of dec[HRT_Q4_K] and dec[HRT_Q5_K]: nt is 1, n a
+ * multiple of 256 */
 static void dec_q4_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
 		     size_t as, float *y, size_t ldy)
 {
 	(void)nt, (void)as, (void)ldy;
-	HRT_PF_MODES(dk_rows, n, nr, w, ws, act, y);
+	HRT_PF_MODES(dk_rows, false, n, nr, w, ws, act, y);
+}
+
+static void dec_q5_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+		     size_t as, float *y, size_t ldy)
+{
+	(void)nt, (void)as, (void)ldy;
+	HRT_PF_MODES(dk_rows, true, n, nr, w, ws, act, y);
 }
 
 /* ------------------------------------------------------------ row lanes */
@@ -1423,6 +1468,7 @@ ALWAYS_INLINE void rlk_tile(const enum kq t, const int T, int64_t ns, const uint
 
 _Static_assert(TT == 4, "the switch in TILES");
 _Static_assert(4 * sizeof(struct hrt_blk_q4_k) % 64 == 0, "dk_rows' step of whole lines");
+_Static_assert(4 * sizeof(struct hrt_blk_q5_k) % 64 == 0, "dk_rows' step of whole lines");
 
 TILES(tile_q4_0, lg, LG_Q4_0, HRT_QK)
 TILES(tile_q5_0, lg, LG_Q5_0, HRT_QK)
@@ -1533,4 +1579,8 @@ void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 	t->dec_quantize[HRT_Q4_K] = dec_quantize_q4_k;
 	t->dec_cols[HRT_Q4_K] = HRT_QK_K;
 	t->dec_act_bytes[HRT_Q4_K] = DK_SB;
+	t->dec[HRT_Q5_K] = dec_q5_k;
+	t->dec_quantize[HRT_Q5_K] = dec_quantize_q4_k; /* the same layout */
+	t->dec_cols[HRT_Q5_K] = HRT_QK_K;
+	t->dec_act_bytes[HRT_Q5_K] = DK_SB;
 }

@@ -165,11 +165,11 @@ if HEARTH_ISA=ref "$H" bench "$T/q-Q4_K_M.gguf" -p 4 -n 1 -r 1 -t 1 --json >"$T/
 	pass bench_kernels_forced
 else fail bench_kernels_forced "$(cat "$T/e" "$T/o" | head -3)"; fi
 
-# decode in the layouts of the weight types (AVX-512: Q4_0 rows of whole
-# kilo-columns, Q4_K rows; AVX2: Q4_0) gives the same greedy tokens as
-# without them (HEARTH_DEC=0), in each of those tables the CPU has
+# decode in the layouts of the weight types (AVX-512: Q4_0 and Q8_0 rows of
+# whole kilo-columns, Q4_K and Q5_K rows; AVX2: Q4_0) gives the same greedy
+# tokens as without them (HEARTH_DEC=0), in each of those tables the CPU has
 mk=1
-for ty in Q4_0 Q4_K_M; do
+for ty in Q4_0 Q4_K_M Q5_K_M; do
 	"$H" mkmodel --n-embd 1024 --n-ff 2048 --n-head 8 --n-head-kv 4 --type $ty --seed 3 \
 		-o "$T/k-$ty.gguf" 2>"$T/e" || mk=0
 done
@@ -184,7 +184,7 @@ elif [ -z "$isas" ]; then
 	skip decode_layout_same_tokens "needs the avx512 or avx2 table ($(grep -o '"kernels":"[^"]*"' "$T/o"))"
 else
 	ok=1
-	for isa in $isas; do for ty in Q4_0 Q4_K_M; do
+	for isa in $isas; do for ty in Q4_0 Q4_K_M Q5_K_M; do
 		HEARTH_ISA=$isa HEARTH_DEC=1 "$H" generate "$T/k-$ty.gguf" -p "abc" -n 24 --temperature 0 \
 			--json >"$T/d1" 2>"$T/e" &&
 			HEARTH_ISA=$isa HEARTH_DEC=0 "$H" generate "$T/k-$ty.gguf" -p "abc" -n 24 \
