@@ -8,8 +8,8 @@
  * take the row-lane kernels further down (16 rows in the lanes of a
  * vector, transposed in registers); one token against Q4_0 rows of whole
  * kilo-columns, the chunk kernel dec_q4_0 (Q8_0 likewise, dec_q8_0), and
- * against Q4_K and Q5_K rows, dec_q4_k and dec_q5_k (activation layouts of
- * their own). Not a model of anything: the tile,
+ * against Q4_K and Q5_K rows, dec_q4_k and dec_q5_k, and Q6_K rows,
+ * dec_q6_k (activation layouts of their own). Not a model of anything: the tile,
  * tile_quantize, dec and dec_quantize entries of struct hrt_kern_isa.
  *
  * Legacy formats (Q4_0, Q5_0, Q8_0, Q4_1, Q5_1) step over two blocks (64
@@ -897,12 +897,11 @@ static void dec_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
  * rounds: 56.6-61.9 -> 65.2-76.0 tok/s (6, a noisy hour), 76.7-81.8 ->
  * 87.0-92.0 (5, medians 80.6 -> 90.2).
  *
- * The same for Q6_K (ql and qh as they lie, pack and two vpdpwssd with
- * the scales; the codes' offset of 32 in the accumulators' start, or by a
- * vpdpwssd of the group sums) was 20 % faster single-thread from L2 (53 ->
- * 64-66 GB/s) and no faster in decode beyond the noise, in either layout
- * (10 alternating rounds, medians 83.0 vs 84.2 tok/s; paired 90.4 vs
- * 87.4; bench/README 06:20Z): not kept.
+ * The same for Q6_K (dec_q6_k below) was 20 % faster single-thread from
+ * L2 on a Zen 5 (53 -> 64-66 GB/s) and no faster in decode there beyond
+ * the noise (10 alternating rounds, medians 83.0 vs 84.2 tok/s; paired
+ * 90.4 vs 87.4; bench/README 2026-11-27 06:20Z), so it waited until the
+ * Xeon, where it pays (measurements there, below).
  */
 #define DK_SB 320 /* activation bytes per super-block */
 
@@ -1063,6 +1062,137 @@ static void dec_q5_k(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 {
 	(void)nt, (void)as, (void)ldy;
 	HRT_PF_MODES(dk_rows, true, n, nr, w, ws, act, y);
+}
+
+/* ---------------------------------------------- Q6_K decode as it lies */
+
+/*
+ * One token against Q6_K rows (whole super-blocks), the codes read as they
+ * lie. Per half h of a super-block, one 64-byte load of ql holds the low
+ * 4 bits of elements 128h + [0, 64) in its low nibbles and of 128h + [64,
+ * 128) in its high nibbles, each in element order, and qh[32h + l] the
+ * high 2 bits of elements 128h + l, + 32, + 64, + 96 (bits 0-1, 2-3, 4-5,
+ * 6-7). With qh's 32 bytes in both halves of a vector, one variable word
+ * shift per 64 codes (left 4 and 2, right 0 and 2 for the two halves)
+ * puts each code's two bits at bits 4-5, and a ternary op adds them to the
+ * nibbles: 64 unsigned 6-bit codes (value + 32) against the activations in
+ * element order (the row quantizer's Q8_K codes as they are). A vpdpbusd
+ * per 64 codes sums four products per dword lane, every lane inside one
+ * group of 16 (|sum| <= 4 * 63 * 128, an int16); the two sums of a half
+ * pack into one word vector (vpackssdw) and one vpdpwssd applies the
+ * group scales (int8, sign-extended from a byte shuffle). The codes'
+ * offset of 32 comes off by one more vpdpwssd: 4 times the scales against
+ * -8 times the activations' group sums, kept in the layout. Same integer
+ * sums per group as kq_step; float sums in another order. Against
+ * kq_step on the 2-core Xeon (family 6 model 207): one thread, rows hot
+ * in L2 or L3 (bench/kern_bench.sh -c -H -t 1) 22.7-25.8 -> 24.8-26.9
+ * GB/s; bench/ceiling products/stream, the 1B F16 bench model quantized
+ * to Q6_K 0.93 -> 0.97-0.98, the Q4_K_M bench model 0.92-0.93 ->
+ * 0.93-0.95; 2-thread decode, tg64 in alternating rounds, Q6_K 34.9 ->
+ * 36.2 tok/s (3), Q4_K_M 46.1 -> 46.4 (4).
+ */
+#define D6_SB 320 /* activation bytes per super-block */
+
+/*
+ * The activation row for dec_q6_k, per super-block (the Q8_K block q of
+ * the row quantizer): [0, 256) q.qs; [256, 288) -8 times its 16 group
+ * sums (int16, |8 * 16 * 128| < 2^15); [288, 292) q.d; then zeros.
+ */
+static void dec_quantize_q6_k(const float *x, void *y, int64_t n)
+{
+	uint8_t *Y = y;
+	for (int64_t s = 0; s < n / HRT_QK_K; s++, x += HRT_QK_K, Y += D6_SB) {
+		struct hrt_blk_q8_k q;
+		q8_k_block(x, &q);
+		memcpy(Y, q.qs, 256);
+		int16_t g[16];
+		for (int k = 0; k < 16; k++)
+			g[k] = (int16_t)(-8 * q.bsums[k]);
+		memcpy(Y + 256, g, sizeof g);
+		memcpy(Y + 288, &q.d, 4);
+		memset(Y + 292, 0, D6_SB - 292);
+	}
+}
+
+/* word k of half h's scale vector: the scale of the group whose products
+ * the packed sums hold there (128-bit lane L = k / 8: groups 8h + L, then
+ * 8h + 4 + L, four words each) */
+static const int8_t d6_shuf[2][32] __attribute__((aligned(32))) = {
+#define L4(h, L) 8 * h + L, 8 * h + L, 8 * h + L, 8 * h + L, 8 * h + 4 + L, 8 * h + 4 + L, \
+		 8 * h + 4 + L, 8 * h + 4 + L
+	{ L4(0, 0), L4(0, 1), L4(0, 2), L4(0, 3) },
+	{ L4(1, 0), L4(1, 1), L4(1, 2), L4(1, 3) },
+#undef L4
+};
+
+/* super-block at p against its activations a; sl, sr: the word shifts of
+ * qh for the low and the high nibbles' codes */
+ALWAYS_INLINE void d6_sb(const uint8_t *p, const uint8_t *a, __m512i sl, __m512i sr, __m512 *f)
+{
+	const struct hrt_blk_q6_k *b = (const void *)p;
+	const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+	const __m512i z = _mm512_setzero_si512();
+	const __m128i s8 = _mm_loadu_si128((const __m128i *)b->scales);
+	const __m256i sc = _mm256_broadcastsi128_si256(s8);
+	__m512i t = z;
+	_Pragma("GCC unroll 2")
+	for (int h = 0; h < 2; h++) {
+		__m512i ql = ldz(b->ql + 64 * h);
+		/* one load: GCC would read it again for the high nibbles */
+		__asm__("" : "+v"(ql));
+		const __m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
+		const __m512i hh = _mm512_broadcast_i64x4(qh);
+		/* A | (B & C) */
+		const __m512i nlo = _mm512_and_si512(ql, m4);
+		const __m512i ulo =
+			_mm512_ternarylogic_epi32(nlo, _mm512_sllv_epi16(hh, sl), m30, 0xf8);
+		const __m512i nhi = _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4);
+		const __m512i uhi =
+			_mm512_ternarylogic_epi32(nhi, _mm512_srlv_epi16(hh, sr), m30, 0xf8);
+		const __m512i clo = _mm512_dpbusd_epi32(z, ulo, ldz(a + 128 * h));
+		const __m512i chi = _mm512_dpbusd_epi32(z, uhi, ldz(a + 128 * h + 64));
+		const __m512i sv = _mm512_cvtepi8_epi16(
+			_mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)d6_shuf[h])));
+		t = _mm512_dpwssd_epi32(t, _mm512_packs_epi32(clo, chi), sv);
+	}
+	/* the offset: 4 s_g against -8 times group g's activation sum */
+	const __m256i s4 = _mm256_slli_epi16(_mm256_cvtepi8_epi16(s8), 2);
+	const __m256i gs = _mm256_loadu_si256((const __m256i *)(a + 256));
+	t = _mm512_dpwssd_epi32(t, _mm512_zextsi256_si512(s4), _mm512_zextsi256_si512(gs));
+	*f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t),
+			     _mm512_set1_ps(hrt_f16_tab[b->d] * load_f32(a + 288)), *f);
+}
+
+/* the hrt_gemm_fn of dec[HRT_Q6_K]: nt is 1, n a multiple of 256. A
+ * super-block is 210 bytes, so the prefetch walks (hrt_pf_sparse). */
+static void dec_q6_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+		     size_t as, float *y, size_t ldy)
+{
+	(void)nt, (void)as, (void)ldy;
+	const int64_t ns = n / HRT_QK_K;
+	const uint8_t *a = act;
+	const size_t bs = sizeof(struct hrt_blk_q6_k);
+	/* words of the lower 256 bits, then of the upper */
+	const __mmask32 up = 0xffff0000u;
+	const __m512i sl = _mm512_mask_blend_epi16(up, _mm512_set1_epi16(4), _mm512_set1_epi16(2));
+	const __m512i sr =
+		_mm512_mask_blend_epi16(up, _mm512_setzero_si512(), _mm512_set1_epi16(2));
+	for (int r = 0; r < nr; r++) {
+		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws;
+		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
+		int64_t s = 0;
+		for (; s + 2 <= ns; s += 2) {
+			const uint8_t *q = p + bs * (size_t)s, *aq = a + D6_SB * (size_t)s;
+			hrt_pf_sparse(q, 2 * bs);
+			d6_sb(q, aq, sl, sr, &f0);
+			d6_sb(q + bs, aq + D6_SB, sl, sr, &f1);
+		}
+		if (s < ns) {
+			hrt_pf_sparse(p + bs * (size_t)s, bs);
+			d6_sb(p + bs * (size_t)s, a + D6_SB * (size_t)s, sl, sr, &f0);
+		}
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
+	}
 }
 
 /* ------------------------------------------------------------ row lanes */
@@ -1579,6 +1709,10 @@ void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 	t->dec_quantize[HRT_Q4_K] = dec_quantize_q4_k;
 	t->dec_cols[HRT_Q4_K] = HRT_QK_K;
 	t->dec_act_bytes[HRT_Q4_K] = DK_SB;
+	t->dec[HRT_Q6_K] = dec_q6_k;
+	t->dec_quantize[HRT_Q6_K] = dec_quantize_q6_k;
+	t->dec_cols[HRT_Q6_K] = HRT_QK_K;
+	t->dec_act_bytes[HRT_Q6_K] = D6_SB;
 	t->dec[HRT_Q5_K] = dec_q5_k;
 	t->dec_quantize[HRT_Q5_K] = dec_quantize_q4_k; /* the same layout */
 	t->dec_cols[HRT_Q5_K] = HRT_QK_K;

@@ -165,9 +165,10 @@ if HEARTH_ISA=ref "$H" bench "$T/q-Q4_K_M.gguf" -p 4 -n 1 -r 1 -t 1 --json >"$T/
 	pass bench_kernels_forced
 else fail bench_kernels_forced "$(cat "$T/e" "$T/o" | head -3)"; fi
 
-# decode in the layouts of the weight types (AVX-512: Q4_0 and Q8_0 rows of
-# whole kilo-columns, Q4_K and Q5_K rows; AVX2: Q4_0) gives the same greedy
-# tokens as without them (HEARTH_DEC=0), in each of those tables the CPU has
+# decode in the layouts of the weight types (AVX-512: Q4_0 and Q8_0 rows
+# of whole kilo-columns, Q4_K, Q5_K and Q6_K rows; AVX2: Q4_0) gives the
+# same greedy tokens as without them (HEARTH_DEC=0), in each of those
+# tables the CPU has
 mk=1
 for ty in Q4_0 Q4_K_M Q5_K_M; do
 	"$H" mkmodel --n-embd 1024 --n-ff 2048 --n-head 8 --n-head-kv 4 --type $ty --seed 3 \

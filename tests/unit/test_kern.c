@@ -690,8 +690,8 @@ static void test_matmul(void)
 }
 
 /*
- * Decode layouts (dec[] of the table: Q4_0, Q8_0, Q4_K and Q5_K on
- * AVX-512, Q4_0 on AVX2): one token against rows of 1024 and 3072 columns (one and three
+ * Decode layouts (dec[] of the table: Q4_0, Q8_0, Q4_K, Q5_K and Q6_K
+ * on AVX-512, Q4_0 on AVX2): one token against rows of 1024 and 3072 columns (one and three
  * periods of the AVX-512 Q4_0 chunk pattern), rows on and off 64-byte
  * boundaries (quantized types), and 1088, 2016 and 896 (a period and 2
  * or 31 blocks, or 28 blocks alone: the chunk decodes take blocks after
