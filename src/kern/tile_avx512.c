@@ -910,25 +910,38 @@ static void dec_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const 
  * the row quantizer): [0, 64) q.qs 0-31, 64-95; [64, 128) 32-63, 96-127;
  * [128, 192) 128-159, 192-223; [192, 256) 160-191, 224-255; [256, 272) the
  * 8 group sums (int16, elements 32g..32g+31); [272, 276) q.d; then zeros.
+ * With q6, dec_q6_k's (below), of as many bytes.
  */
-static void dec_quantize_q4_k(const float *x, void *y, int64_t n)
+ALWAYS_INLINE void dec_quantize_k(const bool q6, const float *x, void *y, int64_t n)
 {
 	uint8_t *Y = y;
 	for (int64_t s = 0; s < n / HRT_QK_K; s++, x += HRT_QK_K, Y += DK_SB) {
 		struct hrt_blk_q8_k q;
 		q8_k_block(x, &q);
-		for (int h = 0; h < 4; h++) { /* h: lo 0, hi 0, lo 1, hi 1 */
-			const int e = 128 * (h / 2) + 32 * (h % 2);
-			memcpy(Y + 64 * h, q.qs + e, 32);
-			memcpy(Y + 64 * h + 32, q.qs + e + 64, 32);
+		int16_t g[16];
+		const size_t gb = q6 ? 32 : 16; /* bytes of group sums */
+		if (q6) {
+			memcpy(Y, q.qs, 256);
+			for (int k = 0; k < 16; k++)
+				g[k] = (int16_t)(-8 * q.bsums[k]);
+		} else {
+			for (int h = 0; h < 4; h++) { /* h: lo 0, hi 0, lo 1, hi 1 */
+				const int e = 128 * (h / 2) + 32 * (h % 2);
+				memcpy(Y + 64 * h, q.qs + e, 32);
+				memcpy(Y + 64 * h + 32, q.qs + e + 64, 32);
+			}
+			for (int k = 0; k < 8; k++)
+				g[k] = (int16_t)(q.bsums[2 * k] + q.bsums[2 * k + 1]);
 		}
-		int16_t g[8];
-		for (int k = 0; k < 8; k++)
-			g[k] = (int16_t)(q.bsums[2 * k] + q.bsums[2 * k + 1]);
-		memcpy(Y + 256, g, sizeof g);
-		memcpy(Y + 272, &q.d, 4);
-		memset(Y + 276, 0, DK_SB - 276);
+		memcpy(Y + 256, g, gb);
+		memcpy(Y + 256 + gb, &q.d, 4);
+		memset(Y + 260 + gb, 0, DK_SB - 260 - gb);
 	}
+}
+
+static void dec_quantize_q4_k(const float *x, void *y, int64_t n)
+{
+	dec_quantize_k(false, x, y, n);
 }
 
 /* k4_scale_halves as one vector: scales 0-3, mins 0-3, scales 4-7, mins 4-7 */
@@ -1091,7 +1104,7 @@ static void dec_q5_k(int64_t n, int nr, int nt, const void *w, size_t ws, const 
  * 0.93-0.95; 2-thread decode, tg64 in alternating rounds, Q6_K 34.9 ->
  * 36.2 tok/s (3), Q4_K_M 46.1 -> 46.4 (4).
  */
-#define D6_SB 320 /* activation bytes per super-block */
+#define D6_SB DK_SB /* activation bytes per super-block */
 
 /*
  * The activation row for dec_q6_k, per super-block (the Q8_K block q of
@@ -1100,18 +1113,7 @@ static void dec_q5_k(int64_t n, int nr, int nt, const void *w, size_t ws, const 
  */
 static void dec_quantize_q6_k(const float *x, void *y, int64_t n)
 {
-	uint8_t *Y = y;
-	for (int64_t s = 0; s < n / HRT_QK_K; s++, x += HRT_QK_K, Y += D6_SB) {
-		struct hrt_blk_q8_k q;
-		q8_k_block(x, &q);
-		memcpy(Y, q.qs, 256);
-		int16_t g[16];
-		for (int k = 0; k < 16; k++)
-			g[k] = (int16_t)(-8 * q.bsums[k]);
-		memcpy(Y + 256, g, sizeof g);
-		memcpy(Y + 288, &q.d, 4);
-		memset(Y + 292, 0, D6_SB - 292);
-	}
+	dec_quantize_k(true, x, y, n);
 }
 
 /* word k of half h's scale vector: the scale of the group whose products
