@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 	 * where it holds small folios (core/hugemap) */
 	const struct hrt_gguf *g = hrt_model_gguf(m);
 	hrt_hugemap_settle(hrt_gguf_fd(g), hrt_gguf_base(g), (size_t)hrt_gguf_file_size(g),
-			   hrt_hugemap_recache_on(), NULL);
+			   hrt_hugemap_recache_share(), NULL);
 	/* the matrices of one decode step, in its order */
 	size_t nw = (size_t)m->hp.n_layer * 7 + 1, k = 0;
 	struct hrt_wt *w = calloc(nw, sizeof(*w));

@@ -70,10 +70,17 @@ static bool probe_huge(int fd, const void *base, void *p)
 }
 #endif
 
-bool hrt_hugemap_recache_on(void)
+double hrt_hugemap_recache_share(void)
 {
 	const char *e = getenv("HEARTH_RECACHE");
-	return !(e && !strcmp(e, "0"));
+	if (!e || !*e)
+		return HRT_HUGEMAP_MIN_SHARE;
+	char *end;
+	errno = 0;
+	const double v = strtod(e, &end);
+	if (errno || *end || !(v >= 0 && v <= 1))
+		return HRT_HUGEMAP_MIN_SHARE;
+	return v;
 }
 
 void *hrt_hugemap_map(int fd, size_t size)
@@ -104,7 +111,7 @@ void *hrt_hugemap_map(int fd, size_t size)
 	return m;
 }
 
-void hrt_hugemap_settle(int fd, const void *base, size_t size, bool recache,
+void hrt_hugemap_settle(int fd, const void *base, size_t size, double recache_below,
 			struct hrt_hugemap_report *r)
 {
 	struct hrt_hugemap_report rep = { -1, -1, 0, false, false, false };
@@ -122,8 +129,8 @@ void hrt_hugemap_settle(int fd, const void *base, size_t size, bool recache,
 		goto out;
 	rep.populated = true;
 	rep.mapped_2m = rep.before_2m = hrt_hugemap_mapped_2m(base);
-	if (!recache || fd < 0 || rep.can_2m < HRT_HUGEMAP_PAGE ||
-	    rep.mapped_2m < 0 || rep.mapped_2m >= HRT_HUGEMAP_MIN_SHARE * (double)rep.can_2m)
+	if (!(recache_below > 0) || fd < 0 || rep.can_2m < HRT_HUGEMAP_PAGE ||
+	    rep.mapped_2m < 0 || rep.mapped_2m >= recache_below * (double)rep.can_2m)
 		goto out;
 	/* the last whole 2 MiB of the file first: whether reading again helps */
 	rep.huge_ok = probe_huge(fd, base, b + rep.can_2m - HRT_HUGEMAP_PAGE);
@@ -133,7 +140,7 @@ void hrt_hugemap_settle(int fd, const void *base, size_t size, bool recache,
 	}
 out:
 #else
-	(void)fd, (void)base, (void)size, (void)recache;
+	(void)fd, (void)base, (void)size, (void)recache_below;
 #endif
 	if (r)
 		*r = rep;

@@ -36,7 +36,7 @@
 #define HRT_HUGEMAP_PAGE ((size_t)2 << 20)
 
 /* the share of the 2 MiB pages a mapping could have below which settle
- * reads it in again */
+ * reads it in again, unless the environment says otherwise */
 #define HRT_HUGEMAP_MIN_SHARE 0.9
 
 struct hrt_hugemap_report {
@@ -51,18 +51,21 @@ struct hrt_hugemap_report {
 /*
  * The mapping [base, base + size) of the open file fd (base as mmap
  * returned it, read-only, from offset 0, asked for huge pages) read in
- * now; with recache, probed and read in again as above when
- * mapped_2m < HRT_HUGEMAP_MIN_SHARE of can_2m. Does nothing where the
+ * now; probed and read in again as above when mapped_2m < recache_below
+ * of can_2m (0: never). Does nothing where the
  * kernel lacks MADV_POPULATE_READ (Linux 5.14), or when the file is
  * larger than half the machine's memory (it could not stay in at once).
  * Advisory: nothing here fails the caller; r (may be NULL) says what was
  * done.
  */
-void hrt_hugemap_settle(int fd, const void *base, size_t size, bool recache,
+void hrt_hugemap_settle(int fd, const void *base, size_t size, double recache_below,
 			struct hrt_hugemap_report *r);
 
-/* settle's recache as the environment asks: on unless HEARTH_RECACHE=0 */
-bool hrt_hugemap_recache_on(void);
+/* settle's recache_below as the environment asks: HEARTH_RECACHE=0 never
+ * reads a file again, a share in (0, 1] (e.g. 0.99, as bench/run.sh sets
+ * it, where a few small folios would blur a comparison) sets it, and
+ * anything else or nothing gives HRT_HUGEMAP_MIN_SHARE */
+double hrt_hugemap_recache_share(void);
 
 /* the file fd (size bytes from offset 0) mapped read-only and private,
  * starting on a 2 MiB boundary when it is at least 2 MiB long (a 2 MiB

@@ -51,10 +51,11 @@ int hrt_llm_open(struct hrt_llm **out, const char *path,
 		goto out_free;
 	/* every weight is read per token: bring them in now, on 2 MiB pages
 	 * (core/hugemap); HEARTH_RECACHE=0 keeps a cache of small folios
-	 * as it is rather than read the file again */
+	 * as it is rather than read the file again, a share sets how much
+	 * of it on 2 MiB pages is enough */
 	const struct hrt_gguf *g = hrt_model_gguf(l->model);
 	hrt_hugemap_settle(hrt_gguf_fd(g), hrt_gguf_base(g), (size_t)hrt_gguf_file_size(g),
-			   hrt_hugemap_recache_on(), &l->hm);
+			   hrt_hugemap_recache_share(), &l->hm);
 	const struct hrt_hparams *hp = hrt_model_hparams(l->model);
 	if ((rc = hrt_vocab_load(&l->vocab, hrt_model_gguf(l->model), err)))
 		goto out_free;

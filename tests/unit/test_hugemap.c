@@ -140,8 +140,8 @@ static void test_settle_keeps_bytes(void)
 			if (m == MAP_FAILED)
 				break;
 			struct hrt_hugemap_report r;
-			hrt_hugemap_settle(fd, m, n, rc, &r);
-			hrt_hugemap_settle(-1, m, n, true, NULL);
+			hrt_hugemap_settle(fd, m, n, rc ? HRT_HUGEMAP_MIN_SHARE : 0, &r);
+			hrt_hugemap_settle(-1, m, n, HRT_HUGEMAP_MIN_SHARE, NULL);
 			CHECK(r.can_2m == n / H * H);
 			CHECK(r.mapped_2m <= (double)r.can_2m);
 			CHECK(!r.recached || r.huge_ok);
@@ -161,7 +161,7 @@ static bool settle_once(int fd, size_t n, bool recache, struct hrt_hugemap_repor
 	uint8_t *m = map_huge(fd, n);
 	if (m == MAP_FAILED)
 		return false;
-	hrt_hugemap_settle(fd, m, n, recache, r);
+	hrt_hugemap_settle(fd, m, n, recache ? HRT_HUGEMAP_MIN_SHARE : 0, r);
 	/* the report is the mapping's state */
 	CHECK(hrt_hugemap_mapped_2m(m) == r->mapped_2m);
 	*sum = sum_of(m, n);
@@ -210,10 +210,35 @@ out:
 	close(fd);
 }
 
+/* HEARTH_RECACHE: 0 never, a share in (0, 1] as given, else the default */
+static void test_recache_share(void)
+{
+	static const struct {
+		const char *env;
+		double want;
+	} cases[] = {
+		{ NULL, HRT_HUGEMAP_MIN_SHARE }, { "", HRT_HUGEMAP_MIN_SHARE }, { "0", 0 },
+		{ "0.99", 0.99 }, { "1", 1 }, { "0.5", 0.5 }, { "1.5", HRT_HUGEMAP_MIN_SHARE },
+		{ "-1", HRT_HUGEMAP_MIN_SHARE }, { "yes", HRT_HUGEMAP_MIN_SHARE },
+		{ "0.9x", HRT_HUGEMAP_MIN_SHARE }, { "nan", HRT_HUGEMAP_MIN_SHARE },
+		{ "1e999", HRT_HUGEMAP_MIN_SHARE },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (cases[i].env)
+			setenv("HEARTH_RECACHE", cases[i].env, 1);
+		else
+			unsetenv("HEARTH_RECACHE");
+		CHECKF(hrt_hugemap_recache_share() == cases[i].want, "HEARTH_RECACHE=%s: %g",
+		       cases[i].env ? cases[i].env : "(unset)", hrt_hugemap_recache_share());
+	}
+	unsetenv("HEARTH_RECACHE");
+}
+
 int main(void)
 {
 	RUN(test_map_aligned);
 	RUN(test_settle_keeps_bytes);
 	RUN(test_recache);
+	RUN(test_recache_share);
 	return t_done();
 }
