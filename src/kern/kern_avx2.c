@@ -665,8 +665,8 @@ ALWAYS_INLINE void q45k_dot(const uint8_t *qs, const uint8_t *qh, const uint8_t 
  * one vpdpwssd, as the AVX-512 decode does (tile_avx512.c, dk_sb): per
  * 32 bytes of codes 8 vector ops where q45k_dot spends 11 (two vpmaddubsw,
  * two scale broadcasts, two vpmaddwd and two adds after the nibbles). The
- * same integer sums. Q5_K too (qh: the codes' fifth bits, added as
- * q45k_codes adds them; |sum| <= 4 * 31 * 128): one thread, rows hot in L2
+ * same integer sums. Q5_K too (its codes from q45k_codes with qh;
+ * |sum| <= 4 * 31 * 128): one thread, rows hot in L2
  * or L3, 13.7-14.0 -> 15.2-15.7 GB/s; 2-thread decode of a 1B Q5_K_M with
  * HEARTH_ISA=avx2vnni on the 2-core Xeon, tg64 in 3 alternating rounds,
  * medians 32.0 -> 33.6 tok/s.
@@ -678,22 +678,14 @@ ALWAYS_INLINE void q45k_dot_vnni(const uint8_t *qs, const uint8_t *qh, const uin
 	const __m256i sm = k4_scales16(scales);
 	const __m256i sc = _mm256_permute2x128_si256(sm, sm, 0x00); /* scales both halves */
 	const __m256i mn = _mm256_permute2x128_si256(sm, sm, 0x11); /* mins both halves */
-	const __m256i m4 = _mm256_set1_epi8(15), z = _mm256_setzero_si256();
-	const __m256i one = _mm256_set1_epi8(1), h = qh ? ld(qh) : z;
+	const __m256i z = _mm256_setzero_si256();
+	__m256i u[8];
+	q45k_codes(qs, qh, u);
 	__m256i tot = z;
 	_Pragma("GCC unroll 4")
 	for (int c = 0; c < 4; c++) {
-		const __m256i q = ld(qs + 32 * c);
-		__m256i ul = _mm256_and_si256(q, m4);
-		__m256i uh = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-		if (qh) { /* Q5_K: bit 2c of qh[j] for the low nibbles, 2c + 1 the high */
-			ul = _mm256_or_si256(ul, _mm256_slli_epi16(
-				_mm256_and_si256(_mm256_srli_epi16(h, 2 * c), one), 4));
-			uh = _mm256_or_si256(uh, _mm256_slli_epi16(
-				_mm256_and_si256(_mm256_srli_epi16(h, 2 * c + 1), one), 4));
-		}
-		const __m256i lo = _mm256_dpbusd_avx_epi32(z, ul, ld(b->qs + 64 * c));
-		const __m256i hi = _mm256_dpbusd_avx_epi32(z, uh, ld(b->qs + 64 * c + 32));
+		const __m256i lo = _mm256_dpbusd_avx_epi32(z, u[2 * c], ld(b->qs + 64 * c));
+		const __m256i hi = _mm256_dpbusd_avx_epi32(z, u[2 * c + 1], ld(b->qs + 64 * c + 32));
 		/* words per 128-bit half: 4 of group 2c, then 4 of 2c + 1 */
 		const __m256i w = _mm256_shuffle_epi8(
 			sc, _mm256_setr_epi8(4 * c, 4 * c + 1, 4 * c, 4 * c + 1, 4 * c, 4 * c + 1, 4 * c,

@@ -1023,60 +1023,6 @@ ALWAYS_INLINE void dk_sb(const bool q5, const uint8_t *p, const uint8_t *a, cons
 	*f = _mm512_fmadd_ps(x, _mm512_set1_ps(load_f32(a + 272)), *f);
 }
 
-ALWAYS_INLINE void dk_rows(const bool pl, const bool q5, int64_t n, int nr, const void *w,
-			   size_t ws, const void *act, float *y)
-{
-	const struct hrt_pf pf = hrt_pf_get();
-	const int64_t ns = n / HRT_QK_K;
-	const uint8_t *a = act;
-	const size_t bs = q5 ? sizeof(struct hrt_blk_q5_k) : sizeof(struct hrt_blk_q4_k);
-	__m512i hb[4];
-	for (int v = 0; v < 4; v++)
-		hb[v] = _mm512_mask_blend_epi8(0xffffffff00000000ull,
-					       _mm512_set1_epi8((char)dk5_bits[v][0]),
-					       _mm512_set1_epi8((char)dk5_bits[v][1]));
-	for (int r = 0; r < nr; r++) {
-		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws;
-		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
-		int64_t s = 0;
-		/* four super-blocks, 9 lines (Q5_K 11), a step in the
-		 * every-line mode */
-		for (; pl && s + 4 <= ns; s += 4) {
-			const uint8_t *q = p + bs * (size_t)s, *aq = a + DK_SB * (size_t)s;
-			hrt_pf_lines(pf, q, (int)(4 * bs / 64));
-			dk_sb(q5, q, aq, hb, &f0);
-			dk_sb(q5, q + bs, aq + DK_SB, hb, &f1);
-			dk_sb(q5, q + 2 * bs, aq + 2 * DK_SB, hb, &f0);
-			dk_sb(q5, q + 3 * bs, aq + 3 * DK_SB, hb, &f1);
-		}
-		for (; s + 2 <= ns; s += 2) {
-			const uint8_t *q = p + bs * (size_t)s, *aq = a + DK_SB * (size_t)s;
-			hrt_pf_sparse(q, 2 * bs);
-			dk_sb(q5, q, aq, hb, &f0);
-			dk_sb(q5, q + bs, aq + DK_SB, hb, &f1);
-		}
-		if (s < ns)
-			dk_sb(q5, p + bs * (size_t)s, a + DK_SB * (size_t)s, hb, &f0);
-		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
-	}
-}
-
-/* the hrt_gemm_fn of dec[HRT_Q4_K] and dec[HRT_Q5_K]: nt is 1, n a
- * multiple of 256 */
-static void dec_q4_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
-		     size_t as, float *y, size_t ldy)
-{
-	(void)nt, (void)as, (void)ldy;
-	HRT_PF_MODES(dk_rows, false, n, nr, w, ws, act, y);
-}
-
-static void dec_q5_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
-		     size_t as, float *y, size_t ldy)
-{
-	(void)nt, (void)as, (void)ldy;
-	HRT_PF_MODES(dk_rows, true, n, nr, w, ws, act, y);
-}
-
 /* ---------------------------------------------- Q6_K decode as it lies */
 
 /*
@@ -1104,8 +1050,6 @@ static void dec_q5_k(int64_t n, int nr, int nt, const void *w, size_t ws, const 
  * 0.93-0.95; 2-thread decode, tg64 in alternating rounds, Q6_K 34.9 ->
  * 36.2 tok/s (3), Q4_K_M 46.1 -> 46.4 (4).
  */
-#define D6_SB DK_SB /* activation bytes per super-block */
-
 /*
  * The activation row for dec_q6_k, per super-block (the Q8_K block q of
  * the row quantizer): [0, 256) q.qs; [256, 288) -8 times its 16 group
@@ -1165,36 +1109,91 @@ ALWAYS_INLINE void d6_sb(const uint8_t *p, const uint8_t *a, __m512i sl, __m512i
 			     _mm512_set1_ps(hrt_f16_tab[b->d] * load_f32(a + 288)), *f);
 }
 
-/* the hrt_gemm_fn of dec[HRT_Q6_K]: nt is 1, n a multiple of 256. A
- * super-block is 210 bytes, so the prefetch walks (hrt_pf_sparse). */
-static void dec_q6_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
-		     size_t as, float *y, size_t ldy)
+/* the super-block kernels above, by weight type */
+enum dk { DK_Q4_K, DK_Q5_K, DK_Q6_K };
+
+/* what they take besides the data: Q5_K's bit tests, Q6_K's shifts */
+struct dk_c {
+	__m512i hb[4], sl, sr;
+};
+
+ALWAYS_INLINE void dk_step(const enum dk t, const uint8_t *q, const uint8_t *a,
+			   const struct dk_c *c, __m512 *f)
 {
-	(void)nt, (void)as, (void)ldy;
+	if (t == DK_Q6_K)
+		d6_sb(q, a, c->sl, c->sr, f);
+	else
+		dk_sb(t == DK_Q5_K, q, a, c->hb, f);
+}
+
+ALWAYS_INLINE void dk_rows(const bool pl, const enum dk t, int64_t n, int nr, const void *w,
+			   size_t ws, const void *act, float *y)
+{
+	const struct hrt_pf pf = hrt_pf_get();
 	const int64_t ns = n / HRT_QK_K;
 	const uint8_t *a = act;
-	const size_t bs = sizeof(struct hrt_blk_q6_k);
+	const size_t bs = t == DK_Q6_K	 ? sizeof(struct hrt_blk_q6_k)
+			  : t == DK_Q5_K ? sizeof(struct hrt_blk_q5_k)
+					 : sizeof(struct hrt_blk_q4_k);
+	struct dk_c c;
+	for (int v = 0; v < 4; v++)
+		c.hb[v] = _mm512_mask_blend_epi8(0xffffffff00000000ull,
+						 _mm512_set1_epi8((char)dk5_bits[v][0]),
+						 _mm512_set1_epi8((char)dk5_bits[v][1]));
 	/* words of the lower 256 bits, then of the upper */
 	const __mmask32 up = 0xffff0000u;
-	const __m512i sl = _mm512_mask_blend_epi16(up, _mm512_set1_epi16(4), _mm512_set1_epi16(2));
-	const __m512i sr =
-		_mm512_mask_blend_epi16(up, _mm512_setzero_si512(), _mm512_set1_epi16(2));
+	c.sl = _mm512_mask_blend_epi16(up, _mm512_set1_epi16(4), _mm512_set1_epi16(2));
+	c.sr = _mm512_mask_blend_epi16(up, _mm512_setzero_si512(), _mm512_set1_epi16(2));
 	for (int r = 0; r < nr; r++) {
 		const uint8_t *p = (const uint8_t *)w + (size_t)r * ws;
 		__m512 f0 = _mm512_setzero_ps(), f1 = _mm512_setzero_ps();
 		int64_t s = 0;
+		/* four super-blocks, 9 lines (Q5_K 11), a step in the
+		 * every-line mode; Q6_K's 840 bytes are no whole lines, so it
+		 * takes the walk (hrt_pf_sparse) */
+		for (; pl && t != DK_Q6_K && s + 4 <= ns; s += 4) {
+			const uint8_t *q = p + bs * (size_t)s, *aq = a + DK_SB * (size_t)s;
+			hrt_pf_lines(pf, q, (int)(4 * bs / 64));
+			dk_step(t, q, aq, &c, &f0);
+			dk_step(t, q + bs, aq + DK_SB, &c, &f1);
+			dk_step(t, q + 2 * bs, aq + 2 * DK_SB, &c, &f0);
+			dk_step(t, q + 3 * bs, aq + 3 * DK_SB, &c, &f1);
+		}
 		for (; s + 2 <= ns; s += 2) {
-			const uint8_t *q = p + bs * (size_t)s, *aq = a + D6_SB * (size_t)s;
+			const uint8_t *q = p + bs * (size_t)s, *aq = a + DK_SB * (size_t)s;
 			hrt_pf_sparse(q, 2 * bs);
-			d6_sb(q, aq, sl, sr, &f0);
-			d6_sb(q + bs, aq + D6_SB, sl, sr, &f1);
+			dk_step(t, q, aq, &c, &f0);
+			dk_step(t, q + bs, aq + DK_SB, &c, &f1);
 		}
 		if (s < ns) {
 			hrt_pf_sparse(p + bs * (size_t)s, bs);
-			d6_sb(p + bs * (size_t)s, a + D6_SB * (size_t)s, sl, sr, &f0);
+			dk_step(t, p + bs * (size_t)s, a + DK_SB * (size_t)s, &c, &f0);
 		}
 		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(f0, f1));
 	}
+}
+
+/* the hrt_gemm_fn of dec[HRT_Q4_K], dec[HRT_Q5_K] and dec[HRT_Q6_K]: nt
+ * is 1, n a multiple of 256 */
+static void dec_q4_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+		     size_t as, float *y, size_t ldy)
+{
+	(void)nt, (void)as, (void)ldy;
+	HRT_PF_MODES(dk_rows, DK_Q4_K, n, nr, w, ws, act, y);
+}
+
+static void dec_q5_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+		     size_t as, float *y, size_t ldy)
+{
+	(void)nt, (void)as, (void)ldy;
+	HRT_PF_MODES(dk_rows, DK_Q5_K, n, nr, w, ws, act, y);
+}
+
+static void dec_q6_k(int64_t n, int nr, int nt, const void *w, size_t ws, const void *act,
+		     size_t as, float *y, size_t ldy)
+{
+	(void)nt, (void)as, (void)ldy;
+	HRT_PF_MODES(dk_rows, DK_Q6_K, n, nr, w, ws, act, y);
 }
 
 /* ------------------------------------------------------------ row lanes */
@@ -1714,7 +1713,7 @@ void hrt_kern_fill_avx512_tile(struct hrt_kern_isa *t)
 	t->dec[HRT_Q6_K] = dec_q6_k;
 	t->dec_quantize[HRT_Q6_K] = dec_quantize_q6_k;
 	t->dec_cols[HRT_Q6_K] = HRT_QK_K;
-	t->dec_act_bytes[HRT_Q6_K] = D6_SB;
+	t->dec_act_bytes[HRT_Q6_K] = DK_SB; /* as many bytes, its own layout */
 	t->dec[HRT_Q5_K] = dec_q5_k;
 	t->dec_quantize[HRT_Q5_K] = dec_quantize_q4_k; /* the same layout */
 	t->dec_cols[HRT_Q5_K] = HRT_QK_K;
