@@ -138,7 +138,8 @@ static uint64_t *map_file(const char *path, size_t *bytes)
 		return NULL;
 	}
 	/* the reservation's unused head and tail */
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), mapped = (n + pg - 1) / pg * pg;
+	const long pg = sysconf(_SC_PAGESIZE);
+	const size_t mapped = pg > 0 ? (n + (size_t)pg - 1) / (size_t)pg * (size_t)pg : n;
 	if (a > r)
 		munmap(r, (size_t)(a - r));
 	if (r + n + HUGE > a + mapped)
