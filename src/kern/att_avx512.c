@@ -60,13 +60,36 @@ ALWAYS_INLINE __m512 hsum16(const __m512 v[16])
  * is a short stream (2 KiB at 1024 positions) that the hardware prefetcher
  * barely starts on before it ends. Decode at depth 1024, 1B Q4_0 bench
  * model, 2 threads, 5 alternating pairs of tg64 x 2: median token
- * 44.47-45.77 -> 45.90-46.78 tok/s (each pair's prefetched run faster). */
+ * 44.47-45.77 -> 45.90-46.78 tok/s (each pair's prefetched run faster).
+ * Rows of QK_ROW_MIN elements and more are long streams of their own, and
+ * the next rows, a whole row ahead, came too far ahead for L1 (4 rows of 8
+ * KiB at 4096 positions): each row's line QK_ROW_L1 elements on goes into
+ * L1 and its line QK_ROW_L2 on into L2 (both running on into the same row
+ * of the next 4). At depth 4096 (1B Q4_0 bench model, 2 threads, rdtsc
+ * around each head's values) a head's values (512 KiB) took 40.0-41.6 us
+ * -> 39.1-39.2, read at 13.4 GB/s against 16.5 for one core's plain read;
+ * with the keys' farther prefetch (sc_blocks) tg32 @ d4096 36.5 -> 37.9
+ * tok/s, @ d1024 43.8 -> 44.5 (medians of 3 alternating rounds). */
+#define QK_ROW_L1 512
+#define QK_ROW_L2 2048
+#define QK_ROW_MIN (2 * QK_ROW_L1)
+
+/* element e of the stream that runs from row kr (hd elements) on into row
+ * nx (e < 2 * hd) */
+ALWAYS_INLINE const uint16_t *qk_ahead(const uint16_t *kr, const uint16_t *nx, int64_t e,
+				       int64_t hd)
+{
+	return e < hd ? kr + e : nx + (e - hd);
+}
 ALWAYS_INLINE void qk_rows(const int nq, int64_t hd, int64_t np, const uint16_t *k, size_t ks,
 			   const float *q, size_t qs, float *out, size_t os)
 {
 	const float *qr[4];
 	for (int i = 0; i < nq; i++)
 		qr[i] = q + (size_t)i * qs;
+	/* long rows; the L2 distance stays inside the next row */
+	const bool lng = hd >= QK_ROW_MIN;
+	const int64_t l2 = hd > QK_ROW_L2 ? QK_ROW_L2 : hd / 2 & ~(int64_t)31;
 	for (int64_t p0 = 0; p0 < np; p0 += 4) {
 		const uint16_t *kr[4], *nx[4];
 		for (int pp = 0; pp < 4; pp++) {
@@ -79,10 +102,19 @@ ALWAYS_INLINE void qk_rows(const int nq, int64_t hd, int64_t np, const uint16_t 
 			acc[x] = _mm512_setzero_ps();
 		int64_t d = 0;
 		for (; d + 16 <= hd; d += 16) {
-			if (!(d & 31))
+			if (!(d & 31) && lng) {
+				_Pragma("GCC unroll 4")
+				for (int pp = 0; pp < 4; pp++) {
+					_mm_prefetch((const char *)qk_ahead(kr[pp], nx[pp], d + QK_ROW_L1, hd),
+						     _MM_HINT_T0);
+					_mm_prefetch((const char *)qk_ahead(kr[pp], nx[pp], d + l2, hd),
+						     _MM_HINT_T2);
+				}
+			} else if (!(d & 31)) {
 				_Pragma("GCC unroll 4")
 				for (int pp = 0; pp < 4; pp++)
 					_mm_prefetch((const char *)(nx[pp] + d), _MM_HINT_T0);
+			}
 			__m512 kv[4];
 			_Pragma("GCC unroll 4")
 			for (int pp = 0; pp < 4; pp++)
@@ -146,9 +178,13 @@ static void qk_f16(int64_t np, int64_t nr, const uint16_t *k, size_t ks, const f
  * are prefetched QK_PF_AHEAD bytes ahead (one head's blocks lie one after
  * another; the hardware did not run ahead of the rows of the layout
  * before, and the same prefetch there took decode at depth 4096, 1B Q4_0
- * bench model, 2 threads, from 28.3-29.8 to 31.1-32.5 tok/s).
+ * bench model, 2 threads, from 28.3-29.8 to 31.1-32.5 tok/s) into L1, and
+ * QK_PF_FAR bytes further into L2, as the decode kernels read weights
+ * (kern/prefetch.h): at depth 4096 a head's scores (512 KiB of keys) took
+ * 44.6-45.2 us -> 37.3-38.0, rdtsc around each.
  */
 #define QK_PF_AHEAD 4096
+#define QK_PF_FAR 8192
 _Static_assert(HRT_KV_BLK == 16, "a block of keys is one vector");
 ALWAYS_INLINE void sc_blocks(const int nq, const int NB, int64_t hd, int64_t nb, const uint16_t *k,
 			     const float *q, size_t qs, float *out, size_t os, int64_t np)
@@ -165,9 +201,12 @@ ALWAYS_INLINE void sc_blocks(const int nq, const int NB, int64_t hd, int64_t nb,
 		for (int64_t d = 0; d < hd; d++) {
 			/* NB blocks of hd lines of 32 bytes: NB / 2 lines per d */
 			_Pragma("GCC unroll 2")
-			for (int j = 0; j < (NB + 1) / 2; j++)
-				_mm_prefetch((const char *)kb + QK_PF_AHEAD + (size_t)(d * ((NB + 1) / 2) + j) * 64,
-					     _MM_HINT_T0);
+			for (int j = 0; j < (NB + 1) / 2; j++) {
+				const char *l = (const char *)kb + QK_PF_AHEAD +
+						(size_t)(d * ((NB + 1) / 2) + j) * 64;
+				_mm_prefetch(l, _MM_HINT_T0);
+				_mm_prefetch(l + QK_PF_FAR, _MM_HINT_T2);
+			}
 			__m512 x[4];
 			_Pragma("GCC unroll 4")
 			for (int j = 0; j < NB; j++)
@@ -232,7 +271,12 @@ static void att_scores(int64_t hd, int64_t np, const uint16_t *k, const float *q
  * codes in each lane, so each lane's integer is exact; each lane then
  * takes its block's two scales in float and the 16 dot products are summed
  * across lanes together (hsum16). Queries of up to SQ_PAIRS pairs of
- * blocks (head size 512); longer ones take the portable kernel.
+ * blocks (head size 512); longer ones take the portable kernel. The keys
+ * (one head's positions lie one after another) are prefetched as sc_blocks
+ * prefetches F16 keys; so are the values (vq_cols). Without it, at depth
+ * 4096 (1B Q4_0 bench model, 2 threads, rdtsc around each head) a head's
+ * scores took 52.8-53.1 us and its values 45.4-45.9 for 278 KB each,
+ * with it 41.9-42.5 and 25.8-26.6; tg32 36.1-36.2 -> 38.8 tok/s.
  */
 #define SQ_PAIRS 8
 struct sq_query {
@@ -263,6 +307,13 @@ ALWAYS_INLINE void sq_rows(const int nq, int64_t hd, int64_t np, const uint8_t *
 		const struct hrt_blk_q8_0 *kr[4];
 		for (int pp = 0; pp < 4; pp++)
 			kr[pp] = (const void *)(k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks);
+		/* the 4 rows' bytes, QK_PF_AHEAD on into L1 and QK_PF_FAR
+		 * further into L2 (a line is sometimes fetched twice) */
+		for (size_t o = 0; o < 4 * ks; o += 64) {
+			const char *l = (const char *)k + (size_t)p0 * ks + QK_PF_AHEAD + o;
+			_mm_prefetch(l, _MM_HINT_T0);
+			_mm_prefetch(l + QK_PF_FAR, _MM_HINT_T2);
+		}
 		__m512 acc[16];
 		_Pragma("GCC unroll 16")
 		for (int x = 0; x < 16; x++)
@@ -344,6 +395,8 @@ ALWAYS_INLINE void vq_cols(const int nq, const int nc, int64_t np, const uint8_t
 			acc[i][c] = _mm512_setzero_ps();
 	for (int64_t p = 0; p < np; p++, v += vs) {
 		const struct hrt_blk_q8_0 *b = (const void *)v;
+		_mm_prefetch((const char *)v + QK_PF_AHEAD, _MM_HINT_T0);
+		_mm_prefetch((const char *)v + QK_PF_AHEAD + QK_PF_FAR, _MM_HINT_T2);
 		__m512 x[4];
 		_Pragma("GCC unroll 4")
 		for (int c = 0; c < nc; c++)
