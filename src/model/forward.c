@@ -43,8 +43,13 @@
  * values attention reads; on 2 MiB pages, 1B Q4_0 bench model, 2 threads,
  * alternating rounds of tg64 x 2: the median token 52.1 -> 52.6 tok/s (6
  * rounds; attention's share of a token 1.9 -> 1.8 %), and at depth 1024
- * tg32 46.8 -> 47.2 (4 rounds). Below one 2 MiB page (tiny models, short
- * contexts) the rounding up would cost more memory than it saves.
+ * tg32 46.8 -> 47.2 (4 rounds): small, but every token pays it. The cost:
+ * memory is taken 2 MiB at a time as positions are first written, so a
+ * short conversation in a long context holds more of its cache than with
+ * 4 KiB pages (where THP is "always", as here, a large malloc got 2 MiB
+ * pages before too; where it is "madvise", now it does). Below one 2 MiB
+ * page (tiny models, short contexts) the rounding up would cost more
+ * memory than it saves.
  */
 #define KV_HUGE_MIN ((size_t)2 << 20)
 
