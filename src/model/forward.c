@@ -38,7 +38,7 @@
  * -> by head, 3 alternating runs: 26.6-26.9 -> 30.0-30.7 tok/s.
  */
 /*
- * The cache's pages: 4 KiB pages cost decode a page walk (its entries
+ * The cache's pages: 4 KiB pages can cost decode a page walk (their entries
  * long evicted by the weights streaming past) for each 4 KiB of keys and
  * values attention reads; on 2 MiB pages, 1B Q4_0 bench model, 2 threads,
  * alternating rounds of tg64 x 2: the median token 52.1 -> 52.6 tok/s (6
