@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "kern/avx2_int.h"
+#include "kern/prefetch.h"
 
 /* softmax: vector max, libmvec exp, sums in 8 float lanes */
 static void softmax(float *x, int64_t n)
@@ -66,6 +67,7 @@ static void softmax(float *x, int64_t n)
  */
 #define SC_PF_AHEAD 4096
 #define SC_PF_FAR 8192
+static const struct hrt_pf sc_pf = { SC_PF_AHEAD, SC_PF_AHEAD + SC_PF_FAR };
 ALWAYS_INLINE void sc_blocks(const int nq, const int NB, int64_t hd, int64_t nb, const uint16_t *k,
 			     const float *q, size_t qs, float *out, size_t os, int64_t np)
 {
@@ -79,9 +81,7 @@ ALWAYS_INLINE void sc_blocks(const int nq, const int NB, int64_t hd, int64_t nb,
 			for (int j = 0; j < 2 * NB; j++)
 				acc[i][j] = _mm256_setzero_ps();
 		for (int64_t d = 0; d < hd; d++) {
-			_mm_prefetch((const char *)kb + SC_PF_AHEAD + (size_t)d * 64, _MM_HINT_T0);
-			_mm_prefetch((const char *)kb + SC_PF_AHEAD + SC_PF_FAR + (size_t)d * 64,
-				     _MM_HINT_T2);
+			hrt_pf_lines(sc_pf, (const char *)kb + (size_t)d * 64, 1);
 			__m256 x[4];
 			_Pragma("GCC unroll 4")
 			for (int j = 0; j < 2 * NB; j++)
@@ -237,11 +237,8 @@ ALWAYS_INLINE void sq_rows(const int nq, int64_t hd, int64_t np, const uint8_t *
 		const struct hrt_blk_q8_0 *kr[2];
 		for (int pp = 0; pp < 2; pp++)
 			kr[pp] = (const void *)(k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks);
-		for (size_t o = 0; o < 2 * ks; o += 64) {
-			const char *l = (const char *)k + (size_t)p0 * ks + SC_PF_AHEAD + o;
-			_mm_prefetch(l, _MM_HINT_T0);
-			_mm_prefetch(l + SC_PF_FAR, _MM_HINT_T2);
-		}
+		for (size_t o = 0; o < 2 * ks; o += 64)
+			hrt_pf_lines(sc_pf, k + (size_t)p0 * ks + o, 1);
 		__m256 acc[4][2];
 		_Pragma("GCC unroll 4")
 		for (int i = 0; i < nq; i++)
@@ -317,8 +314,7 @@ ALWAYS_INLINE void vq_block(const int nq, int64_t np, const uint8_t *v, size_t v
 			acc[i][c] = _mm256_setzero_ps();
 	for (int64_t p = 0; p < np; p++, v += vs) {
 		const struct hrt_blk_q8_0 *b = (const void *)v;
-		_mm_prefetch((const char *)v + SC_PF_AHEAD, _MM_HINT_T0);
-		_mm_prefetch((const char *)v + SC_PF_AHEAD + SC_PF_FAR, _MM_HINT_T2);
+		hrt_pf_lines(sc_pf, v, 1);
 		const __m256 d = _mm256_set1_ps(hrt_f16_tab[b->d]);
 		__m256 x[4];
 		_Pragma("GCC unroll 4")

@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "kern/avx512_int.h"
+#include "kern/prefetch.h"
 
 static void round_f16(float *x, int64_t n)
 {
@@ -102,19 +103,18 @@ ALWAYS_INLINE void qk_rows(const int nq, int64_t hd, int64_t np, const uint16_t 
 			acc[x] = _mm512_setzero_ps();
 		int64_t d = 0;
 		for (; d + 16 <= hd; d += 16) {
-			if (!(d & 31) && lng) {
+			if (!(d & 31)) /* a line of each row every 32 elements */
 				_Pragma("GCC unroll 4")
 				for (int pp = 0; pp < 4; pp++) {
+					if (!lng) {
+						_mm_prefetch((const char *)(nx[pp] + d), _MM_HINT_T0);
+						continue;
+					}
 					_mm_prefetch((const char *)qk_ahead(kr[pp], nx[pp], d + QK_ROW_L1, hd),
 						     _MM_HINT_T0);
 					_mm_prefetch((const char *)qk_ahead(kr[pp], nx[pp], d + l2, hd),
 						     _MM_HINT_T2);
 				}
-			} else if (!(d & 31)) {
-				_Pragma("GCC unroll 4")
-				for (int pp = 0; pp < 4; pp++)
-					_mm_prefetch((const char *)(nx[pp] + d), _MM_HINT_T0);
-			}
 			__m512 kv[4];
 			_Pragma("GCC unroll 4")
 			for (int pp = 0; pp < 4; pp++)
@@ -185,6 +185,7 @@ static void qk_f16(int64_t np, int64_t nr, const uint16_t *k, size_t ks, const f
  */
 #define QK_PF_AHEAD 4096
 #define QK_PF_FAR 8192
+static const struct hrt_pf qk_pf = { QK_PF_AHEAD, QK_PF_AHEAD + QK_PF_FAR };
 _Static_assert(HRT_KV_BLK == 16, "a block of keys is one vector");
 ALWAYS_INLINE void sc_blocks(const int nq, const int NB, int64_t hd, int64_t nb, const uint16_t *k,
 			     const float *q, size_t qs, float *out, size_t os, int64_t np)
@@ -200,13 +201,8 @@ ALWAYS_INLINE void sc_blocks(const int nq, const int NB, int64_t hd, int64_t nb,
 				acc[i][j] = _mm512_setzero_ps();
 		for (int64_t d = 0; d < hd; d++) {
 			/* NB blocks of hd lines of 32 bytes: NB / 2 lines per d */
-			_Pragma("GCC unroll 2")
-			for (int j = 0; j < (NB + 1) / 2; j++) {
-				const char *l = (const char *)kb + QK_PF_AHEAD +
-						(size_t)(d * ((NB + 1) / 2) + j) * 64;
-				_mm_prefetch(l, _MM_HINT_T0);
-				_mm_prefetch(l + QK_PF_FAR, _MM_HINT_T2);
-			}
+			hrt_pf_lines(qk_pf, (const char *)kb + (size_t)d * ((NB + 1) / 2) * 64,
+				     (NB + 1) / 2);
 			__m512 x[4];
 			_Pragma("GCC unroll 4")
 			for (int j = 0; j < NB; j++)
@@ -309,11 +305,8 @@ ALWAYS_INLINE void sq_rows(const int nq, int64_t hd, int64_t np, const uint8_t *
 			kr[pp] = (const void *)(k + (size_t)(p0 + pp < np ? p0 + pp : np - 1) * ks);
 		/* the 4 rows' bytes, QK_PF_AHEAD on into L1 and QK_PF_FAR
 		 * further into L2 (a line is sometimes fetched twice) */
-		for (size_t o = 0; o < 4 * ks; o += 64) {
-			const char *l = (const char *)k + (size_t)p0 * ks + QK_PF_AHEAD + o;
-			_mm_prefetch(l, _MM_HINT_T0);
-			_mm_prefetch(l + QK_PF_FAR, _MM_HINT_T2);
-		}
+		for (size_t o = 0; o < 4 * ks; o += 64)
+			hrt_pf_lines(qk_pf, k + (size_t)p0 * ks + o, 1);
 		__m512 acc[16];
 		_Pragma("GCC unroll 16")
 		for (int x = 0; x < 16; x++)
@@ -395,8 +388,7 @@ ALWAYS_INLINE void vq_cols(const int nq, const int nc, int64_t np, const uint8_t
 			acc[i][c] = _mm512_setzero_ps();
 	for (int64_t p = 0; p < np; p++, v += vs) {
 		const struct hrt_blk_q8_0 *b = (const void *)v;
-		_mm_prefetch((const char *)v + QK_PF_AHEAD, _MM_HINT_T0);
-		_mm_prefetch((const char *)v + QK_PF_AHEAD + QK_PF_FAR, _MM_HINT_T2);
+		hrt_pf_lines(qk_pf, v, 1);
 		__m512 x[4];
 		_Pragma("GCC unroll 4")
 		for (int c = 0; c < nc; c++)
